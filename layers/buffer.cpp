@@ -1,0 +1,114 @@
+// Buffer allocation and copies for host, pinned and device memory (see buffer.h).
+#include "buffer.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "error.h"
+
+#ifdef ALEXNET_HAVE_CUDA
+#include "cuda_check.h"
+#endif
+
+namespace alexnet {
+
+namespace {
+constexpr std::size_t kAlign = 64;
+
+std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
+}  // namespace
+
+Buffer::Buffer(std::size_t bytes, Device device, bool pinned)
+    : bytes_(bytes), device_(device), pinned_(false) {
+  if (bytes == 0) return;
+  if (device.is_cpu()) {
+#ifdef ALEXNET_HAVE_CUDA
+    if (pinned) {
+      CUDA_CHECK(cudaHostAlloc(&data_, bytes, cudaHostAllocPortable));
+      pinned_ = true;
+    }
+#else
+    (void)pinned;
+#endif
+    if (!data_) {
+      data_ = std::aligned_alloc(kAlign, round_up(bytes, kAlign));
+      if (!data_) throw Error("out of host memory allocating " + std::to_string(bytes) + " bytes");
+    }
+    std::memset(data_, 0, bytes);
+  } else {
+#ifdef ALEXNET_HAVE_CUDA
+    CUDA_CHECK(cudaSetDevice(device.index));
+    CUDA_CHECK(cudaMalloc(&data_, bytes));
+    CUDA_CHECK(cudaMemset(data_, 0, bytes));
+#else
+    throw Error("cannot allocate on " + device.str() + ": this build has no CUDA backend");
+#endif
+  }
+}
+
+void Buffer::release() noexcept {
+  if (!data_) return;
+  if (device_.is_cpu() && !pinned_) {
+    std::free(data_);
+  } else {
+#ifdef ALEXNET_HAVE_CUDA
+    // Destructors never throw: a failing free is ignored (the context is going away anyway).
+    if (pinned_) cudaFreeHost(data_);
+    else cudaFree(data_);
+#endif
+  }
+  data_ = nullptr;
+  bytes_ = 0;
+}
+
+Buffer::~Buffer() { release(); }
+
+Buffer::Buffer(Buffer&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)),
+      bytes_(std::exchange(o.bytes_, 0)),
+      device_(o.device_),
+      pinned_(o.pinned_) {}
+
+Buffer& Buffer::operator=(Buffer&& o) noexcept {
+  if (this != &o) {
+    release();
+    data_ = std::exchange(o.data_, nullptr);
+    bytes_ = std::exchange(o.bytes_, 0);
+    device_ = o.device_;
+    pinned_ = o.pinned_;
+  }
+  return *this;
+}
+
+Tensor Buffer::tensor(const Shape& shape, Layout layout, DType dtype, std::size_t offset_bytes) const {
+  Tensor t{nullptr, shape, layout, dtype, device_};
+  ALEXNET_CHECK(offset_bytes + t.bytes() <= bytes_,
+                "a view of " << t.bytes() << " bytes at offset " << offset_bytes
+                             << " does not fit a buffer of " << bytes_ << " bytes");
+  t.data = static_cast<char*>(data_) + offset_bytes;
+  return t;
+}
+
+OwnedTensor::OwnedTensor(const Shape& shape, Device device, Layout layout, DType dtype)
+    : buffer(static_cast<std::size_t>(shape.numel()) * dtype_size(dtype), device),
+      view(buffer.tensor(shape, layout, dtype)) {}
+
+void copy(const Tensor& dst, const Tensor& src) {
+  ALEXNET_CHECK(dst.numel() == src.numel() && dst.dtype == src.dtype,
+                "copy: " << src.str() << " does not fit " << dst.str());
+  if (src.bytes() == 0) return;
+  if (dst.device.is_cpu() && src.device.is_cpu()) {
+    std::memcpy(dst.data, src.data, src.bytes());
+    return;
+  }
+#ifdef ALEXNET_HAVE_CUDA
+  CUDA_CHECK(cudaMemcpy(dst.data, src.data, src.bytes(), cudaMemcpyDefault));
+#else
+  throw Error("copy between " + src.device.str() + " and " + dst.device.str() +
+              ": this build has no CUDA backend");
+#endif
+}
+
+}  // namespace alexnet

@@ -1,0 +1,54 @@
+// Buffer: the one owner of memory (host, pinned host or device), move-only. Host memory is
+// 64-byte aligned and touched (zeroed) when allocated, so no page faults land inside a step.
+#pragma once
+
+#include <cstddef>
+
+#include "tensor.h"
+
+namespace alexnet {
+
+class Buffer {
+ public:
+  Buffer() = default;
+  // device.is_cpu(): host memory, page-locked when `pinned` (and CUDA is built); otherwise memory
+  // on that GPU. Zero-filled.
+  Buffer(std::size_t bytes, Device device, bool pinned = false);
+  ~Buffer();
+  Buffer(Buffer&& o) noexcept;
+  Buffer& operator=(Buffer&& o) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  void* data() const { return data_; }
+  std::size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
+  bool pinned() const { return pinned_; }
+
+  // A view of part of this buffer; throws Error when it does not fit.
+  Tensor tensor(const Shape& shape, Layout layout = Layout::nchw, DType dtype = DType::f32,
+                std::size_t offset_bytes = 0) const;
+
+ private:
+  void release() noexcept;
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  Device device_;
+  bool pinned_ = false;
+};
+
+// A Buffer holding exactly one tensor of the given shape.
+struct OwnedTensor {
+  Buffer buffer;
+  Tensor view;
+  OwnedTensor() = default;
+  OwnedTensor(const Shape& shape, Device device, Layout layout = Layout::nchw,
+              DType dtype = DType::f32);
+  const Tensor& operator*() const { return view; }
+  const Tensor* operator->() const { return &view; }
+};
+
+// Copies src into dst (same element count and dtype; any pair of devices). Synchronous.
+void copy(const Tensor& dst, const Tensor& src);
+
+}  // namespace alexnet

@@ -1,0 +1,76 @@
+// Convolution: spec validation, shape checks and the backend switch (see conv.h).
+#include "conv.h"
+
+#include "error.h"
+
+namespace alexnet {
+
+int64_t Conv::output_size(int64_t in, int kernel, int stride, int pad) {
+  return (in + 2 * pad - kernel) / stride + 1;
+}
+
+Conv::Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout layout,
+           Device device, bool need_input_grad)
+    : name_(std::move(name)) {
+  const auto& s = spec;
+  ALEXNET_CHECK(input.rank() == 4 && input.numel() > 0,
+                name_ << ": input must be a non-empty (N, C, H, W) shape, got " << input.str());
+  ALEXNET_CHECK(s.kernel >= 1 && s.stride >= 1 && s.pad >= 0 && s.groups >= 1,
+                name_ << ": kernel " << s.kernel << ", stride " << s.stride << ", pad " << s.pad
+                      << ", groups " << s.groups << " are not valid");
+  ALEXNET_CHECK(input.c() == s.in_channels,
+                name_ << ": input has " << input.c() << " channels, the spec " << s.in_channels);
+  ALEXNET_CHECK(s.out_channels >= 1 && s.in_channels % s.groups == 0 && s.out_channels % s.groups == 0,
+                name_ << ": channels " << s.in_channels << " -> " << s.out_channels
+                      << " are not divisible by groups " << s.groups);
+  ALEXNET_CHECK(input.h() + 2 * s.pad >= s.kernel && input.w() + 2 * s.pad >= s.kernel,
+                name_ << ": kernel " << s.kernel << " larger than padded input " << input.str());
+  Shape out{input.n(), s.out_channels, output_size(input.h(), s.kernel, s.stride, s.pad),
+            output_size(input.w(), s.kernel, s.stride, s.pad)};
+  cfg_ = {spec, input, out, layout, device, need_input_grad};
+  switch (device.kind) {
+    case DeviceKind::cpu: impl_ = detail::make_conv_cpu(cfg_); break;
+    case DeviceKind::cuda:
+      throw Error(name_ + ": the CUDA backend of convolution is not built yet");
+  }
+}
+
+Conv::~Conv() = default;
+Conv::Conv(Conv&&) noexcept = default;
+Conv& Conv::operator=(Conv&&) noexcept = default;
+
+Shape Conv::weight_shape() const {
+  const auto& s = cfg_.spec;
+  return {s.out_channels, s.in_channels / s.groups, s.kernel, s.kernel};
+}
+
+Shape Conv::bias_shape() const { return {cfg_.spec.out_channels}; }
+
+double Conv::forward_flops() const {
+  const auto& o = cfg_.output;
+  return 2.0 * static_cast<double>(o.numel()) * static_cast<double>(weight_shape().numel() / o.c());
+}
+
+void Conv::forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
+  const auto& c = cfg_;
+  check_tensor(x, c.input, c.layout, DType::f32, c.device, name_ + ".forward", "x");
+  check_tensor(w, weight_shape(), Layout::nchw, DType::f32, c.device, name_ + ".forward", "w");
+  check_tensor(b, bias_shape(), c.layout, DType::f32, c.device, name_ + ".forward", "b");
+  check_tensor(y, c.output, c.layout, DType::f32, c.device, name_ + ".forward", "y");
+  impl_->forward(x, w, b, y);
+}
+
+void Conv::backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
+                    const Tensor& dw, const Tensor& db) {
+  const auto& c = cfg_;
+  const std::string who = name_ + ".backward";
+  check_tensor(x, c.input, c.layout, DType::f32, c.device, who, "x");
+  check_tensor(w, weight_shape(), Layout::nchw, DType::f32, c.device, who, "w");
+  check_tensor(dy, c.output, c.layout, DType::f32, c.device, who, "dy");
+  if (c.need_input_grad) check_tensor(dx, c.input, c.layout, DType::f32, c.device, who, "dx");
+  check_tensor(dw, weight_shape(), Layout::nchw, DType::f32, c.device, who, "dw");
+  check_tensor(db, bias_shape(), c.layout, DType::f32, c.device, who, "db");
+  impl_->backward(x, w, dy, c.need_input_grad ? dx : Tensor{}, dw, db);
+}
+
+}  // namespace alexnet

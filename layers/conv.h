@@ -1,0 +1,72 @@
+// Convolution layer (stride, padding, groups) with bias. Built once for one input shape, layout
+// and device; forward and backward then only execute. Backward OVERWRITES dx, dw and db.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tensor.h"
+
+namespace alexnet {
+
+struct ConvSpec {
+  int64_t in_channels = 0;
+  int64_t out_channels = 0;
+  int kernel = 1;  // square kernel
+  int stride = 1;
+  int pad = 0;     // on every side
+  int groups = 1;
+};
+
+namespace detail {
+class ConvBackend {
+ public:
+  virtual ~ConvBackend() = default;
+  virtual void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) = 0;
+  virtual void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
+                        const Tensor& dw, const Tensor& db) = 0;
+};
+struct ConvConfig {
+  ConvSpec spec;
+  Shape input, output;  // (N, C, H, W)
+  Layout layout;
+  Device device;
+  bool need_input_grad;
+};
+std::unique_ptr<ConvBackend> make_conv_cpu(const ConvConfig& c);
+}  // namespace detail
+
+class Conv {
+ public:
+  // input: (N, C, H, W). need_input_grad=false: backward computes no dx (the first layer).
+  Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout layout, Device device,
+       bool need_input_grad = true);
+  ~Conv();
+  Conv(Conv&&) noexcept;
+  Conv& operator=(Conv&&) noexcept;
+
+  // Output size of one spatial dim: floor((in + 2 pad - kernel) / stride) + 1.
+  static int64_t output_size(int64_t in, int kernel, int stride, int pad);
+
+  const std::string& name() const { return name_; }
+  const ConvSpec& spec() const { return cfg_.spec; }
+  const Shape& input_shape() const { return cfg_.input; }    // (N, C, H, W)
+  const Shape& output_shape() const { return cfg_.output; }  // (N, O, OH, OW)
+  Shape weight_shape() const;  // (O, C / groups, K, K), always plain (OIHW)
+  Shape bias_shape() const;    // (O)
+  int64_t param_count() const { return weight_shape().numel() + bias_shape().numel(); }
+  double forward_flops() const;  // 2 * multiply-adds, for the whole batch
+
+  // y = conv(x, w) + b
+  void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y);
+  // dx (empty when need_input_grad is false), dw and db from x, w and dy; all overwritten.
+  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
+                const Tensor& dw, const Tensor& db);
+
+ private:
+  std::string name_;
+  detail::ConvConfig cfg_;
+  std::unique_ptr<detail::ConvBackend> impl_;
+};
+
+}  // namespace alexnet

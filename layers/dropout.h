@@ -1,0 +1,86 @@
+// Dropout (inverted: kept units are scaled by 1/(1-p) in training, inference is the identity,
+// which equals the paper's "multiply by 0.5 at test time"). The mask comes from a counter-based
+// hash of (seed, call counter, element index): reproducible, the same on every backend, and
+// resumable from a checkpoint by restoring counter(). Backward reuses the last forward's mask and
+// OVERWRITES dx (dx may be dy).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "buffer.h"
+#include "tensor.h"
+
+namespace alexnet {
+
+// SplitMix64's finaliser: a good 64-bit mix of a counter.
+constexpr uint64_t mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// The per-call base of the hash, and whether element i is kept: P(keep) = threshold / 2^24.
+constexpr uint64_t dropout_base(uint64_t seed, uint64_t counter) {
+  return mix64(seed ^ mix64(counter + 0x632be59bd9b4e019ULL));
+}
+constexpr bool dropout_keep(uint64_t base, uint64_t i, uint32_t threshold) {
+  return (mix64(base + i) >> 40) < threshold;
+}
+uint32_t dropout_threshold(double p);  // round((1 - p) * 2^24)
+
+namespace detail {
+class DropoutBackend {
+ public:
+  virtual ~DropoutBackend() = default;
+  // Draws the mask for `base` into mask and writes y = x * mask * scale.
+  virtual void forward(const Tensor& x, const Tensor& y, uint64_t base) = 0;
+  virtual void backward(const Tensor& dy, const Tensor& dx) = 0;  // dx = dy * mask * scale
+};
+struct DropoutConfig {
+  double p;
+  Shape shape;
+  Layout layout;
+  Device device;
+};
+std::unique_ptr<DropoutBackend> make_dropout_cpu(const DropoutConfig& c);
+}  // namespace detail
+
+class Dropout {
+ public:
+  Dropout(std::string name, double p, const Shape& shape, Layout layout, Device device,
+          uint64_t seed);
+  ~Dropout();
+  Dropout(Dropout&&) noexcept;
+  Dropout& operator=(Dropout&&) noexcept;
+
+  const std::string& name() const { return name_; }
+  const Shape& shape() const { return cfg_.shape; }
+  double p() const { return cfg_.p; }
+
+  void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+  // Training: draws a new mask (counter advances by one) and y = x * mask / (1 - p).
+  // Inference: y = x.
+  void forward(const Tensor& x, const Tensor& y);
+  // dx = dy * mask / (1 - p) with the last forward's mask (dx = dy after an inference forward).
+  void backward(const Tensor& dy, const Tensor& dx);
+
+  // The RNG position: how many training forwards have run. Restore it to resume exactly.
+  uint64_t counter() const { return counter_; }
+  void set_counter(uint64_t c) { counter_ = c; }
+  uint64_t seed() const { return seed_; }
+
+ private:
+  std::string name_;
+  detail::DropoutConfig cfg_;
+  uint64_t seed_;
+  uint64_t counter_ = 0;
+  bool training_ = true;
+  enum class Last { none, training, inference } last_ = Last::none;
+  std::unique_ptr<detail::DropoutBackend> impl_;
+};
+
+}  // namespace alexnet

@@ -1,0 +1,63 @@
+// Fully connected layer with bias: y (N, O) = x (N, I) * W^T + b, W stored (O, I) row-major.
+// A 4-D activation is flattened by the caller (Tensor::reshaped) in its own memory order.
+// Backward OVERWRITES dx, dw and db.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tensor.h"
+
+namespace alexnet {
+
+struct FcSpec {
+  int64_t in_features = 0;
+  int64_t out_features = 0;
+};
+
+namespace detail {
+class FcBackend {
+ public:
+  virtual ~FcBackend() = default;
+  virtual void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) = 0;
+  virtual void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
+                        const Tensor& dw, const Tensor& db) = 0;
+};
+struct FcConfig {
+  FcSpec spec;
+  int64_t batch;
+  Device device;
+  bool need_input_grad;
+};
+std::unique_ptr<FcBackend> make_fc_cpu(const FcConfig& c);
+}  // namespace detail
+
+class FullyConnected {
+ public:
+  FullyConnected(std::string name, const FcSpec& spec, int64_t batch, Device device,
+                 bool need_input_grad = true);
+  ~FullyConnected();
+  FullyConnected(FullyConnected&&) noexcept;
+  FullyConnected& operator=(FullyConnected&&) noexcept;
+
+  const std::string& name() const { return name_; }
+  const FcSpec& spec() const { return cfg_.spec; }
+  Shape input_shape() const { return {cfg_.batch, cfg_.spec.in_features}; }    // (N, I)
+  Shape output_shape() const { return {cfg_.batch, cfg_.spec.out_features}; }  // (N, O)
+  Shape weight_shape() const { return {cfg_.spec.out_features, cfg_.spec.in_features}; }  // (O, I)
+  Shape bias_shape() const { return {cfg_.spec.out_features}; }                          // (O)
+  int64_t param_count() const { return weight_shape().numel() + bias_shape().numel(); }
+  double forward_flops() const { return 2.0 * cfg_.batch * weight_shape().numel(); }
+
+  void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y);
+  // dx (empty when need_input_grad is false), dw and db; all overwritten.
+  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
+                const Tensor& dw, const Tensor& db);
+
+ private:
+  std::string name_;
+  detail::FcConfig cfg_;
+  std::unique_ptr<detail::FcBackend> impl_;
+};
+
+}  // namespace alexnet

@@ -1,0 +1,36 @@
+// ReLU: shape checks and the backend switch (see relu.h).
+#include "relu.h"
+
+#include "error.h"
+
+namespace alexnet {
+
+Relu::Relu(std::string name, const Shape& shape, Layout layout, Device device)
+    : name_(std::move(name)), cfg_{shape, layout, device} {
+  ALEXNET_CHECK(shape.numel() > 0, name_ << ": empty shape " << shape.str());
+  switch (device.kind) {
+    case DeviceKind::cpu: impl_ = detail::make_relu_cpu(cfg_); break;
+    case DeviceKind::cuda: throw Error(name_ + ": the CUDA backend of ReLU is not built yet");
+  }
+}
+
+Relu::~Relu() = default;
+Relu::Relu(Relu&&) noexcept = default;
+Relu& Relu::operator=(Relu&&) noexcept = default;
+
+void Relu::forward(const Tensor& x, const Tensor& y) {
+  const auto& c = cfg_;
+  check_tensor(x, c.shape, c.layout, DType::f32, c.device, name_ + ".forward", "x");
+  check_tensor(y, c.shape, c.layout, DType::f32, c.device, name_ + ".forward", "y");
+  impl_->forward(x, y);
+}
+
+void Relu::backward(const Tensor& y, const Tensor& dy, const Tensor& dx) {
+  const auto& c = cfg_;
+  check_tensor(y, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "y");
+  check_tensor(dy, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "dy");
+  check_tensor(dx, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "dx");
+  impl_->backward(y, dy, dx);
+}
+
+}  // namespace alexnet

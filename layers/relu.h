@@ -1,0 +1,46 @@
+// ReLU, y = max(x, 0), on tensors of any rank. May run in place (y == x). Backward uses the
+// OUTPUT y (so the input can be overwritten), dx = dy * (y > 0), and OVERWRITES dx (dx may be dy).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tensor.h"
+
+namespace alexnet {
+
+namespace detail {
+class ReluBackend {
+ public:
+  virtual ~ReluBackend() = default;
+  virtual void forward(const Tensor& x, const Tensor& y) = 0;
+  virtual void backward(const Tensor& y, const Tensor& dy, const Tensor& dx) = 0;
+};
+struct ReluConfig {
+  Shape shape;
+  Layout layout;
+  Device device;
+};
+std::unique_ptr<ReluBackend> make_relu_cpu(const ReluConfig& c);
+}  // namespace detail
+
+class Relu {
+ public:
+  Relu(std::string name, const Shape& shape, Layout layout, Device device);
+  ~Relu();
+  Relu(Relu&&) noexcept;
+  Relu& operator=(Relu&&) noexcept;
+
+  const std::string& name() const { return name_; }
+  const Shape& shape() const { return cfg_.shape; }
+
+  void forward(const Tensor& x, const Tensor& y);
+  void backward(const Tensor& y, const Tensor& dy, const Tensor& dx);
+
+ private:
+  std::string name_;
+  detail::ReluConfig cfg_;
+  std::unique_ptr<detail::ReluBackend> impl_;
+};
+
+}  // namespace alexnet

@@ -1,0 +1,101 @@
+// Shape and Tensor helpers (see tensor.h).
+#include "tensor.h"
+
+#include <sstream>
+
+#include "error.h"
+
+namespace alexnet {
+
+Shape::Shape(std::initializer_list<int64_t> dims) {
+  ALEXNET_CHECK(dims.size() <= kMaxRank, "a shape has at most " << kMaxRank << " dims, got " << dims.size());
+  for (int64_t d : dims) {
+    ALEXNET_CHECK(d >= 0, "negative dimension " << d << " in a shape");
+    d_[rank_++] = d;
+  }
+}
+
+int64_t Shape::numel() const {
+  if (rank_ == 0) return 0;
+  int64_t n = 1;
+  for (int i = 0; i < rank_; ++i) n *= d_[i];
+  return n;
+}
+
+bool Shape::operator==(const Shape& o) const {
+  if (rank_ != o.rank_) return false;
+  for (int i = 0; i < rank_; ++i)
+    if (d_[i] != o.d_[i]) return false;
+  return true;
+}
+
+std::string Shape::str() const {
+  std::ostringstream os;
+  os << "(";
+  for (int i = 0; i < rank_; ++i) os << (i ? ", " : "") << d_[i];
+  os << ")";
+  return os.str();
+}
+
+const char* layout_name(Layout l) { return l == Layout::nchw ? "nchw" : "nhwc"; }
+
+Layout parse_layout(const std::string& text) {
+  if (text == "nchw") return Layout::nchw;
+  if (text == "nhwc" || text == "channels-last") return Layout::nhwc;
+  throw Error("unknown layout '" + text + "' (expected nchw or nhwc)");
+}
+
+std::size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::f32: return sizeof(float);
+    case DType::i32: return sizeof(int32_t);
+  }
+  return 0;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32: return "f32";
+    case DType::i32: return "i32";
+  }
+  return "?";
+}
+
+float* Tensor::f32() const {
+  ALEXNET_CHECK(dtype == DType::f32, "tensor " << str() << " is not f32");
+  return static_cast<float*>(data);
+}
+
+int32_t* Tensor::i32() const {
+  ALEXNET_CHECK(dtype == DType::i32, "tensor " << str() << " is not i32");
+  return static_cast<int32_t*>(data);
+}
+
+std::string Tensor::str() const {
+  std::ostringstream os;
+  os << dtype_name(dtype) << " " << shape.str();
+  if (shape.rank() == 4) os << " " << layout_name(layout);
+  os << " on " << device.str();
+  if (data == nullptr) os << " (empty)";
+  return os.str();
+}
+
+Tensor Tensor::reshaped(const Shape& s) const {
+  ALEXNET_CHECK(s.numel() == numel(), "cannot view " << str() << " as " << s.str());
+  Tensor t = *this;
+  t.shape = s;
+  return t;
+}
+
+void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtype,
+                  const Device& device, const std::string& who, const char* what) {
+  bool ok = !t.empty() && t.shape == shape && t.dtype == dtype && t.device == device &&
+            (shape.rank() != 4 || t.layout == layout);
+  if (!ok) {
+    Tensor expected{reinterpret_cast<void*>(1), shape, layout, dtype, device};
+    throw Error(who + ": " + what + " is " + t.str() + " but the layer was built for " +
+                expected.str());
+  }
+}
+
+}  // namespace alexnet

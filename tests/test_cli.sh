@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The `alexnet` command line: `info` prints the architecture with the paper's parameter count and
+# the devices; bad commands and flags exit 2 with a message naming them; --help exits 0.
+set -u
+bin=${1:?usage: test_cli.sh path/to/alexnet}
+fail() { echo "FAIL: $*"; exit 1; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_ess_singleton_isolated=1
+
+out=$("$bin" info 2>&1) || fail "alexnet info exited $?: $out"
+grep -q "60,965,224" <<<"$out" || fail "info does not show 60,965,224 parameters: $out"
+grep -q "Forward 1.449 GFLOP per image" <<<"$out" || fail "info does not show 1.449 GFLOP: $out"
+grep -qE "^conv3 .*\(192, 13, 13\) +\(384, 13, 13\)" <<<"$out" || fail "conv3 row wrong: $out"
+grep -qE "GPU( [0-9]+:|: none found \(.+\))" <<<"$out" || fail "info does not report GPUs or why none: $out"
+grep -qE "CPU: oneDNN [0-9.]+ dispatching to [a-z0-9_]+" <<<"$out" || fail "info does not report oneDNN: $out"
+
+out=$("$bin" info --width 0.5 --classes 10 --input-size 99 2>&1) || fail "small info exited $?"
+grep -q "input 3x99x99, 10 classes" <<<"$out" || fail "model flags ignored: $out"
+
+"$bin" info --classes 7 >/dev/null 2>/tmp/alexnet-cli-$$.err; rc=$?
+[ $rc -eq 2 ] || fail "odd class count: exit $rc, expected 2"
+grep -q "class count must be even" /tmp/alexnet-cli-$$.err || fail "no message for odd classes: $(cat /tmp/alexnet-cli-$$.err)"
+
+"$bin" info --no-such-flag >/dev/null 2>/tmp/alexnet-cli-$$.err; rc=$?
+[ $rc -eq 2 ] || fail "unknown flag: exit $rc, expected 2"
+grep -q "no-such-flag" /tmp/alexnet-cli-$$.err || fail "unknown flag not named: $(cat /tmp/alexnet-cli-$$.err)"
+
+"$bin" frobnicate >/dev/null 2>/tmp/alexnet-cli-$$.err; rc=$?
+[ $rc -eq 2 ] || fail "unknown command: exit $rc, expected 2"
+grep -q "unknown command 'frobnicate'" /tmp/alexnet-cli-$$.err || fail "unknown command not named"
+
+"$bin" info --help >/dev/null 2>&1 || fail "info --help failed"
+"$bin" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "no command: exit $rc, expected 2"
+rm -f /tmp/alexnet-cli-$$.err
+echo "cli: ok"

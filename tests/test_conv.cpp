@@ -1,0 +1,177 @@
+// Convolution on every backend against the double reference: forward and backward on random
+// shapes (odd sizes, groups, strides, padding, batch 1), and a finite-difference gradient check.
+#include <cmath>
+
+#include "conv.h"
+#include "test_util.h"
+
+namespace alexnet::test {
+namespace {
+
+struct ConvCase {
+  int64_t n, h, w;
+  ConvSpec spec;
+};
+
+std::string describe(const ConvCase& c) {
+  std::ostringstream os;
+  os << "N=" << c.n << " C=" << c.spec.in_channels << " HxW=" << c.h << "x" << c.w << " O=" << c.spec.out_channels
+     << " k=" << c.spec.kernel << " s=" << c.spec.stride << " p=" << c.spec.pad << " g=" << c.spec.groups;
+  return os.str();
+}
+
+std::vector<ConvCase> cases() {
+  std::vector<ConvCase> v = {
+      {1, 9, 9, {3, 4, 3, 1, 1, 1}},      // batch 1, same padding
+      {2, 23, 23, {3, 8, 11, 4, 0, 1}},   // conv1-like: 11x11 stride 4
+      {2, 11, 9, {6, 4, 5, 1, 2, 2}},     // conv2-like: 5x5 pad 2, groups 2, non-square
+      {3, 7, 7, {4, 6, 3, 1, 1, 2}},      // conv4/5-like: 3x3 pad 1 groups 2
+      {2, 8, 5, {6, 9, 3, 2, 0, 3}},      // groups 3, stride 2, odd output channels
+      {1, 6, 6, {5, 3, 1, 1, 0, 1}},      // 1x1 kernel, odd channels
+  };
+  std::mt19937 rng(20240601);  // a fixed, random-looking set of shapes
+  for (int i = 0; i < 6; ++i) {
+    std::uniform_int_distribution<int> g_d(1, 3), cpg(1, 4), k_d(0, 2), s_d(1, 3), n_d(1, 3);
+    ConvSpec s;
+    s.groups = g_d(rng);
+    s.in_channels = s.groups * cpg(rng);
+    s.out_channels = s.groups * cpg(rng);
+    s.kernel = 1 + 2 * k_d(rng);
+    s.stride = s_d(rng);
+    s.pad = std::uniform_int_distribution<int>(0, s.kernel / 2)(rng);
+    std::uniform_int_distribution<int> hw(s.kernel, 15);
+    v.push_back({n_d(rng), hw(rng), hw(rng), s});
+  }
+  return v;
+}
+
+class ConvTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
+};
+
+TEST_P(ConvTest, ForwardMatchesReference) {
+  const Backend be = GetParam();
+  std::mt19937 rng(1);
+  for (const auto& c : cases()) {
+    SCOPED_TRACE(describe(c));
+    const Shape in{c.n, c.spec.in_channels, c.h, c.w};
+    Conv conv("conv", c.spec, in, be.layout, be.device);
+    TestTensor x(in, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), be),
+        y(conv.output_shape(), be);
+    const double fan_in = static_cast<double>(conv.weight_shape().numel() / c.spec.out_channels);
+    x.fill_uniform(rng, -1, 1);
+    w.fill_uniform(rng, -1 / std::sqrt(fan_in), 1 / std::sqrt(fan_in));
+    b.fill_uniform(rng, -0.5, 0.5);
+    y.fill_nan();
+    conv.forward(x.t(), w.t(), b.t(), y.t());
+    ref::Dims4 yd{};
+    auto expected = ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), c.spec, &yd);
+    ASSERT_EQ(dims4(conv.output_shape()).size(), yd.size());
+    EXPECT_TRUE(all_close(y.download(), expected, 1e-5, 1e-4, conv.output_shape()));
+  }
+}
+
+TEST_P(ConvTest, BackwardMatchesReference) {
+  const Backend be = GetParam();
+  std::mt19937 rng(2);
+  for (const auto& c : cases()) {
+    SCOPED_TRACE(describe(c));
+    const Shape in{c.n, c.spec.in_channels, c.h, c.w};
+    Conv conv("conv", c.spec, in, be.layout, be.device);
+    const Backend plain{be.device, Layout::nchw};
+    TestTensor x(in, be), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dx(in, be),
+        dw(conv.weight_shape(), plain), db(conv.bias_shape(), be);
+    x.fill_uniform(rng, -1, 1);
+    w.fill_uniform(rng, -0.3, 0.3);
+    dy.fill_uniform(rng, -1, 1);
+    dx.fill_nan();
+    dw.fill_nan();
+    db.fill_nan();
+    conv.backward(x.t(), w.t(), dy.t(), dx.t(), dw.t(), db.t());
+    std::vector<double> rdx, rdw, rdb;
+    ref::conv_backward(x.host(), dims4(in), w.host(), dy.host(), c.spec, &rdx, &rdw, &rdb);
+    EXPECT_TRUE(all_close(dx.download(), rdx, 1e-5, 1e-4, in)) << "dx";
+    EXPECT_TRUE(all_close(dw.download(), rdw, 1e-4, 1e-4)) << "dw";
+    EXPECT_TRUE(all_close(db.download(), rdb, 1e-4, 1e-4)) << "db";
+  }
+}
+
+TEST_P(ConvTest, BackwardWithoutInputGradientLeavesDxAlone) {
+  const Backend be = GetParam();
+  std::mt19937 rng(3);
+  const ConvSpec spec{3, 4, 3, 2, 1, 1};
+  const Shape in{2, 3, 9, 9};
+  Conv conv("conv1", spec, in, be.layout, be.device, /*need_input_grad=*/false);
+  const Backend plain{be.device, Layout::nchw};
+  TestTensor x(in, be), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dw(conv.weight_shape(), plain),
+      db(conv.bias_shape(), be);
+  x.fill_uniform(rng, -1, 1);
+  w.fill_uniform(rng, -0.3, 0.3);
+  dy.fill_uniform(rng, -1, 1);
+  conv.backward(x.t(), w.t(), dy.t(), Tensor{}, dw.t(), db.t());
+  std::vector<double> rdx, rdw, rdb;
+  ref::conv_backward(x.host(), dims4(in), w.host(), dy.host(), spec, &rdx, &rdw, &rdb);
+  EXPECT_TRUE(all_close(dw.download(), rdw, 1e-4, 1e-4));
+  EXPECT_TRUE(all_close(db.download(), rdb, 1e-4, 1e-4));
+}
+
+TEST_P(ConvTest, FiniteDifferenceGradient) {
+  const Backend be = GetParam();
+  std::mt19937 rng(4);
+  const ConvSpec spec{4, 4, 3, 2, 1, 2};
+  const Shape in{2, 4, 5, 4};
+  Conv conv("conv", spec, in, be.layout, be.device);
+  const Backend plain{be.device, Layout::nchw};
+  TestTensor x(in, be), w(conv.weight_shape(), plain), b(conv.bias_shape(), be), y(conv.output_shape(), be),
+      dy(conv.output_shape(), be), dx(in, be), dw(conv.weight_shape(), plain), db(conv.bias_shape(), be);
+  x.fill_uniform(rng, -1, 1);
+  w.fill_uniform(rng, -0.5, 0.5);
+  b.fill_uniform(rng, -0.5, 0.5);
+  dy.fill_uniform(rng, -1, 1);  // L = sum(dy * y)
+  auto loss = [&] {
+    conv.forward(x.t(), w.t(), b.t(), y.t());
+    return dot(y.download(), dy.host());
+  };
+  conv.backward(x.t(), w.t(), dy.t(), dx.t(), dw.t(), db.t());
+  const double eps = 1e-2;
+  EXPECT_TRUE(all_close(dx.download(), numeric_grad(x.host(), [&] { x.upload(); }, loss, eps), 2e-3, 2e-3)) << "dx";
+  EXPECT_TRUE(all_close(dw.download(), numeric_grad(w.host(), [&] { w.upload(); }, loss, eps), 2e-3, 2e-3)) << "dw";
+  EXPECT_TRUE(all_close(db.download(), numeric_grad(b.host(), [&] { b.upload(); }, loss, eps), 2e-3, 2e-3)) << "db";
+}
+
+TEST_P(ConvTest, RejectsWrongShapesNamingTheLayer) {
+  const Backend be = GetParam();
+  const ConvSpec spec{3, 4, 3, 1, 1, 1};
+  Conv conv("conv7", spec, Shape{2, 3, 8, 8}, be.layout, be.device);
+  TestTensor x(Shape{2, 3, 8, 7}, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), be),
+      y(conv.output_shape(), be);
+  try {
+    conv.forward(x.t(), w.t(), b.t(), y.t());
+    FAIL() << "no error for a wrong input shape";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("conv7.forward: x is f32 (2, 3, 8, 7)"), std::string::npos) << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConvTest, ::testing::ValuesIn(all_backends()), backend_name);
+
+TEST(ConvSpecTest, RejectsInvalidSpecs) {
+  const Shape in{1, 6, 8, 8};
+  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 3, 1, 0, 4}, in, Layout::nchw, Device::cpu()), Error);  // 6 % 4
+  EXPECT_THROW(Conv("c", ConvSpec{5, 4, 3, 1, 0, 1}, in, Layout::nchw, Device::cpu()), Error);  // C mismatch
+  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 11, 1, 0, 1}, in, Layout::nchw, Device::cpu()), Error); // kernel > input
+  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 3, 0, 0, 1}, in, Layout::nchw, Device::cpu()), Error);  // stride 0
+}
+
+TEST(ConvSpecTest, OutputSizeAndCounts) {
+  EXPECT_EQ(Conv::output_size(227, 11, 4, 0), 55);
+  EXPECT_EQ(Conv::output_size(27, 5, 1, 2), 27);
+  EXPECT_EQ(Conv::output_size(13, 3, 1, 1), 13);
+  Conv conv2("conv2", ConvSpec{48, 128, 5, 1, 2, 1}, Shape{1, 48, 27, 27}, Layout::nhwc, Device::cpu());
+  EXPECT_EQ(conv2.param_count(), 128 * 48 * 25 + 128);
+  EXPECT_DOUBLE_EQ(conv2.forward_flops(), 2.0 * 128 * 27 * 27 * 48 * 25);
+}
+
+}  // namespace
+}  // namespace alexnet::test

@@ -1,0 +1,107 @@
+// Shapes, tensors, buffers, devices and error formatting: the small pieces everything stands on.
+#include <gtest/gtest.h>
+
+#include "buffer.h"
+#include "device.h"
+#include "error.h"
+#include "tensor.h"
+
+namespace alexnet {
+namespace {
+
+TEST(ShapeTest, NumelEqualityAndText) {
+  Shape s{2, 3, 4, 5};
+  EXPECT_EQ(s.rank(), 4);
+  EXPECT_EQ(s.numel(), 120);
+  EXPECT_EQ(s.str(), "(2, 3, 4, 5)");
+  EXPECT_EQ(s, (Shape{2, 3, 4, 5}));
+  EXPECT_FALSE(s == (Shape{2, 3, 20}));
+  EXPECT_EQ(Shape{}.numel(), 0);
+  EXPECT_THROW((Shape{1, 2, 3, 4, 5}), Error);
+  EXPECT_THROW((Shape{2, -1}), Error);
+}
+
+TEST(TensorTest, LayoutOffsets) {
+  Shape s{2, 3, 4, 5};
+  EXPECT_EQ(offset4(s, Layout::nchw, 1, 2, 3, 4), ((1 * 3 + 2) * 4 + 3) * 5 + 4);
+  EXPECT_EQ(offset4(s, Layout::nhwc, 1, 2, 3, 4), ((1 * 4 + 3) * 5 + 4) * 3 + 2);
+  EXPECT_EQ(parse_layout("nhwc"), Layout::nhwc);
+  EXPECT_EQ(parse_layout("nchw"), Layout::nchw);
+  EXPECT_THROW(parse_layout("chwn"), Error);
+}
+
+TEST(BufferTest, ZeroedAlignedMovableAndViewsChecked) {
+  Buffer b(1000, Device::cpu());
+  ASSERT_NE(b.data(), nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 64, 0u);
+  for (size_t i = 0; i < 1000; ++i) ASSERT_EQ(static_cast<unsigned char*>(b.data())[i], 0);
+  Tensor t = b.tensor(Shape{10, 25}, Layout::nchw, DType::f32);
+  EXPECT_EQ(t.bytes(), 1000u);
+  EXPECT_THROW(b.tensor(Shape{10, 25}, Layout::nchw, DType::f32, 4), Error);  // one float past the end
+  void* p = b.data();
+  Buffer moved(std::move(b));
+  EXPECT_EQ(moved.data(), p);
+  EXPECT_EQ(b.data(), nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is the point
+  EXPECT_EQ(b.bytes(), 0u);
+}
+
+TEST(BufferTest, CopyBetweenTensorsChecksSizes) {
+  OwnedTensor a(Shape{4}, Device::cpu()), b(Shape{4}, Device::cpu()), c(Shape{5}, Device::cpu());
+  for (int i = 0; i < 4; ++i) a->f32()[i] = static_cast<float>(i) + 0.5f;
+  copy(*b, *a);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(b->f32()[i], static_cast<float>(i) + 0.5f);
+  EXPECT_THROW(copy(*c, *a), Error);
+  EXPECT_THROW(a->i32(), Error);  // wrong dtype
+}
+
+TEST(BufferTest, DeviceMemoryNeedsCudaOrAGpu) {
+  if (cuda_built() && !list_gpus().empty()) GTEST_SKIP() << "a GPU is present: allocation would succeed";
+  EXPECT_THROW(Buffer(16, Device::cuda(0)), Error);
+}
+
+TEST(TensorTest, CheckTensorNamesWhatIsWrong) {
+  OwnedTensor t(Shape{2, 3, 4, 5}, Device::cpu(), Layout::nhwc);
+  EXPECT_NO_THROW(check_tensor(*t, Shape{2, 3, 4, 5}, Layout::nhwc, DType::f32, Device::cpu(), "L", "x"));
+  try {
+    check_tensor(*t, Shape{2, 3, 4, 5}, Layout::nchw, DType::f32, Device::cpu(), "conv9.forward", "x");
+    FAIL() << "layout mismatch not caught";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "conv9.forward: x is f32 (2, 3, 4, 5) nhwc on cpu but the layer was built for f32 (2, 3, 4, 5) nchw on cpu");
+  }
+  EXPECT_THROW(check_tensor(Tensor{}, Shape{1}, Layout::nchw, DType::f32, Device::cpu(), "L", "x"), Error);
+  EXPECT_THROW(check_tensor(t->reshaped(Shape{120}), Shape{120}, Layout::nchw, DType::i32, Device::cpu(), "L", "x"),
+               Error);
+  EXPECT_THROW(t->reshaped(Shape{7}), Error);
+}
+
+TEST(DeviceTest, ParseAndName) {
+  EXPECT_EQ(parse_device("cpu"), Device::cpu());
+  EXPECT_EQ(parse_device("cuda"), Device::cuda(0));
+  EXPECT_EQ(parse_device("cuda:3"), Device::cuda(3));
+  EXPECT_EQ(parse_device("gpu:1"), Device::cuda(1));
+  EXPECT_EQ(Device::cuda(2).str(), "cuda:2");
+  EXPECT_THROW(parse_device("tpu"), Error);
+  EXPECT_THROW(parse_device("cuda:x"), Error);
+}
+
+TEST(DeviceTest, ListGpusNeverThrowsAndExplainsAnEmptyList) {
+  std::string why;
+  auto gpus = list_gpus(&why);
+  if (gpus.empty()) {
+    EXPECT_FALSE(why.empty());
+  }
+  EXPECT_FALSE(dnnl_version().empty());
+  EXPECT_NE(dnnl_cpu_isa(), "");
+}
+
+TEST(ErrorTest, ThrowErrorFormatsLibraryExpressionAndPlace) {
+  try {
+    throw_error("MPI", "invalid communicator", "MPI_Barrier(comm)", "x.cpp", 42);
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "MPI error: invalid communicator at x.cpp:42: MPI_Barrier(comm)");
+  }
+}
+
+}  // namespace
+}  // namespace alexnet

@@ -1,0 +1,162 @@
+// Layer-test helpers (see test_util.h).
+#include "test_util.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace alexnet::test {
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return (info.param.device.is_cpu() ? std::string("cpu") : std::string("cuda")) + "_" +
+         layout_name(info.param.layout);
+}
+
+void PrintTo(const Backend& b, std::ostream* os) { *os << b.device.str() << " " << layout_name(b.layout); }
+
+std::vector<Backend> all_backends() {
+  return {{Device::cpu(), Layout::nchw}, {Device::cpu(), Layout::nhwc},
+          {Device::cuda(0), Layout::nchw}, {Device::cuda(0), Layout::nhwc}};
+}
+
+std::string unavailable_reason(const Device& d) {
+  if (d.is_cpu()) return "";
+  if (!cuda_built()) return "CUDA backend skipped: this build has no CUDA (ALEXNET_CUDA=OFF or no toolkit)";
+  std::string why;
+  if (list_gpus(&why).empty()) return "CUDA backend skipped: no GPU (" + why + ")";
+#ifndef ALEXNET_CUDA_LAYERS
+  return "CUDA backend skipped: the CUDA layer backends are not implemented yet (issue 6)";
+#else
+  return "";
+#endif
+}
+
+TestTensor::TestTensor(const Shape& shape, const Backend& be, DType dtype)
+    : dev_(shape, be.device, be.layout, dtype), host_(static_cast<size_t>(shape.numel()), 0.0) {}
+
+void TestTensor::upload() {
+  const Tensor& t = dev_.view;
+  // The reference must see exactly the values the layer sees.
+  if (t.dtype == DType::f32)
+    for (auto& v : host_) v = static_cast<double>(static_cast<float>(v));
+  OwnedTensor staging(t.shape, Device::cpu(), t.layout, t.dtype);
+  const Shape& s = t.shape;
+  if (t.dtype == DType::i32) {
+    int32_t* p = staging.view.i32();
+    for (size_t i = 0; i < host_.size(); ++i) p[i] = static_cast<int32_t>(host_[i]);
+  } else if (s.rank() == 4) {
+    float* p = staging.view.f32();
+    for (int64_t n = 0; n < s.n(); ++n)
+      for (int64_t c = 0; c < s.c(); ++c)
+        for (int64_t h = 0; h < s.h(); ++h)
+          for (int64_t w = 0; w < s.w(); ++w)
+            p[offset4(s, t.layout, n, c, h, w)] =
+                static_cast<float>(host_[static_cast<size_t>(offset4(s, Layout::nchw, n, c, h, w))]);
+  } else {
+    float* p = staging.view.f32();
+    for (size_t i = 0; i < host_.size(); ++i) p[i] = static_cast<float>(host_[i]);
+  }
+  copy(t, staging.view);
+}
+
+std::vector<double> TestTensor::download() const {
+  const Tensor& t = dev_.view;
+  OwnedTensor staging(t.shape, Device::cpu(), t.layout, t.dtype);
+  copy(staging.view, t);
+  std::vector<double> out(host_.size());
+  const Shape& s = t.shape;
+  if (t.dtype == DType::i32) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = staging.view.i32()[i];
+  } else if (s.rank() == 4) {
+    const float* p = staging.view.f32();
+    for (int64_t n = 0; n < s.n(); ++n)
+      for (int64_t c = 0; c < s.c(); ++c)
+        for (int64_t h = 0; h < s.h(); ++h)
+          for (int64_t w = 0; w < s.w(); ++w)
+            out[static_cast<size_t>(offset4(s, Layout::nchw, n, c, h, w))] = p[offset4(s, t.layout, n, c, h, w)];
+  } else {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = staging.view.f32()[i];
+  }
+  return out;
+}
+
+void TestTensor::fill_uniform(std::mt19937& rng, double lo, double hi) {
+  host_ = random_vector(rng, host_.size(), lo, hi);
+  upload();
+}
+
+void TestTensor::fill_nan() {
+  std::fill(host_.begin(), host_.end(), std::nan(""));
+  upload();
+}
+
+ref::Dims4 dims4(const Shape& s) { return {s.n(), s.c(), s.h(), s.w()}; }
+
+::testing::AssertionResult all_close(const std::vector<double>& actual, const std::vector<double>& expected,
+                                     double atol, double rtol, const Shape& shape) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure() << "size " << actual.size() << " != expected " << expected.size();
+  size_t bad = 0, first = 0;
+  double worst = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const double err = std::fabs(actual[i] - expected[i]);
+    const bool ok = err <= atol + rtol * std::fabs(expected[i]);  // false for NaN
+    if (!ok) {
+      if (bad++ == 0) first = i;
+    }
+    if (!(err <= worst)) worst = err;
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  std::ostringstream where;
+  where << "index " << first;
+  if (shape.rank() == 4) {
+    const int64_t i = static_cast<int64_t>(first);
+    where << " (n, c, h, w) = (" << i / (shape.c() * shape.h() * shape.w()) << ", "
+          << i / (shape.h() * shape.w()) % shape.c() << ", " << i / shape.w() % shape.h() << ", "
+          << i % shape.w() << ")";
+  }
+  return ::testing::AssertionFailure()
+         << bad << " of " << actual.size() << " elements differ (atol " << atol << ", rtol " << rtol
+         << "); first at " << where.str() << ": got " << actual[first] << ", expected " << expected[first]
+         << "; worst abs error " << worst;
+}
+
+std::vector<double> numeric_grad(std::vector<double>& values, const std::function<void()>& set,
+                                 const std::function<double()>& loss, double eps) {
+  std::vector<double> g(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double v = values[i];
+    values[i] = v + eps;
+    set();
+    const double up = loss();
+    values[i] = v - eps;
+    set();
+    const double down = loss();
+    values[i] = v;
+    g[i] = (up - down) / (2 * eps);
+  }
+  set();
+  return g;
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+std::vector<double> random_vector(std::mt19937& rng, size_t n, double lo, double hi) {
+  std::uniform_real_distribution<double> u(lo, hi);
+  std::vector<double> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+std::vector<double> distinct_values(std::mt19937& rng, size_t n, double gap) {
+  std::vector<double> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = (static_cast<double>(i) - static_cast<double>(n) / 2) * gap;
+  std::shuffle(v.begin(), v.end(), rng);
+  return v;
+}
+
+}  // namespace alexnet::test

@@ -1,0 +1,72 @@
+// Shared by the layer tests: the backends to run on (skipped with the reason where unavailable),
+// tensors that move between a double NCHW host copy and a device tensor in any layout, seeded
+// random fills, the atol + rtol*|ref| comparison that reports the first mismatch, and a
+// central-difference gradient.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "buffer.h"
+#include "error.h"
+#include "reference.h"
+
+namespace alexnet::test {
+
+struct Backend {
+  Device device;
+  Layout layout;
+};
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info);  // "cpu_nhwc"
+void PrintTo(const Backend& b, std::ostream* os);  // for gtest messages: "cpu nhwc"
+// Every backend the layers have, in each activation layout; run_reason() says why one can't run.
+std::vector<Backend> all_backends();
+std::string unavailable_reason(const Device& d);  // "" when layers can run on d here
+
+#define SKIP_IF_UNAVAILABLE(device)                                              \
+  do {                                                                           \
+    const std::string alexnet_why_ = ::alexnet::test::unavailable_reason(device); \
+    if (!alexnet_why_.empty()) GTEST_SKIP() << alexnet_why_;                     \
+  } while (0)
+
+// A tensor on a backend with a double-precision host copy in NCHW (row-major for rank < 4).
+class TestTensor {
+ public:
+  TestTensor(const Shape& shape, const Backend& be, DType dtype = DType::f32);
+  const Tensor& t() const { return dev_.view; }
+  const Shape& shape() const { return dev_.view.shape; }
+  std::vector<double>& host() { return host_; }
+  void upload();  // host -> device in the tensor's layout; host values become float-rounded
+  std::vector<double> download() const;  // device -> NCHW doubles
+  void fill_uniform(std::mt19937& rng, double lo, double hi);  // and upload
+  void fill_nan();                        // poison (so a layer that skips writing shows up)
+
+ private:
+  OwnedTensor dev_;
+  std::vector<double> host_;
+};
+
+ref::Dims4 dims4(const Shape& s);
+
+// atol + rtol * |expected|, element-wise; on failure: how many, the first index (and its
+// (n, c, h, w) when a 4-D shape is given), both values and the worst error.
+::testing::AssertionResult all_close(const std::vector<double>& actual, const std::vector<double>& expected,
+                                     double atol, double rtol, const Shape& shape = Shape{});
+
+// d(loss)/d(values[i]) by central differences; loss() must read `values` (after set()).
+std::vector<double> numeric_grad(std::vector<double>& values, const std::function<void()>& set,
+                                 const std::function<double()>& loss, double eps);
+
+// sum_i r_i * y_i, the scalar whose gradient w.r.t. y is r.
+double dot(const std::vector<double>& a, const std::vector<double>& b);
+
+std::vector<double> random_vector(std::mt19937& rng, size_t n, double lo, double hi);
+
+// Values in random order, all distinct and at least `gap` apart (no ties, no kinks for FD).
+std::vector<double> distinct_values(std::mt19937& rng, size_t n, double gap);
+
+}  // namespace alexnet::test
