@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what alexnet-mpi needs on Debian 12, as root, with apt-get: only the packages that are
+# missing, non-interactively, waiting for the dpkg lock when another apt is running.
+#   launch/install_deps.sh [build|test]   (test adds what the tests need)
+set -euo pipefail
+what=${1:-build}
+pkgs=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev libboost-log-dev
+      libboost-program-options-dev libdnnl-dev)
+[ "$what" = test ] && pkgs+=(libgtest-dev)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install_deps.sh: missing packages (${missing[*]}); run as root or install them" >&2
+  exit 1
+fi
+echo "install_deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+lock_wait=(-o DPkg::Lock::Timeout=600)
+for try in 1 2 3 4 5 6; do  # the lists lock is not covered by DPkg::Lock::Timeout on every apt
+  apt-get "${lock_wait[@]}" update -q && break
+  [ $try -eq 6 ] && { echo "install_deps.sh: apt-get update failed" >&2; exit 1; }
+  sleep 10
+done
+apt-get "${lock_wait[@]}" install -y -q --no-install-recommends "${missing[@]}"
