@@ -84,6 +84,8 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
 
 Tensor Buffer::tensor(const Shape& shape, Layout layout, DType dtype, std::size_t offset_bytes) const {
   Tensor t{nullptr, shape, layout, dtype, device_};
+  ALEXNET_CHECK(layout_fits(shape, layout), "a tensor of shape " << shape.str() << " cannot be stored "
+                                                                  << layout_name(layout));
   ALEXNET_CHECK(offset_bytes + t.bytes() <= bytes_,
                 "a view of " << t.bytes() << " bytes at offset " << offset_bytes
                              << " does not fit a buffer of " << bytes_ << " bytes");

@@ -9,8 +9,24 @@ int64_t Conv::output_size(int64_t in, int kernel, int stride, int pad) {
   return (in + 2 * pad - kernel) / stride + 1;
 }
 
+ConvAlgorithm parse_conv_algorithm(const std::string& text) {
+  if (text == "direct") return ConvAlgorithm::direct;
+  if (text == "winograd") return ConvAlgorithm::winograd;
+  if (text == "auto") return ConvAlgorithm::automatic;
+  throw Error("unknown convolution algorithm '" + text + "' (expected direct, winograd or auto)");
+}
+
+const char* conv_algorithm_name(ConvAlgorithm a) {
+  switch (a) {
+    case ConvAlgorithm::direct: return "direct";
+    case ConvAlgorithm::winograd: return "winograd";
+    case ConvAlgorithm::automatic: return "auto";
+  }
+  return "?";
+}
+
 Conv::Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout layout,
-           Device device, bool need_input_grad)
+           Device device, const ConvOptions& options)
     : name_(std::move(name)) {
   const auto& s = spec;
   ALEXNET_CHECK(input.rank() == 4 && input.numel() > 0,
@@ -27,7 +43,11 @@ Conv::Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout la
                 name_ << ": kernel " << s.kernel << " larger than padded input " << input.str());
   Shape out{input.n(), s.out_channels, output_size(input.h(), s.kernel, s.stride, s.pad),
             output_size(input.w(), s.kernel, s.stride, s.pad)};
-  cfg_ = {spec, input, out, layout, device, need_input_grad};
+  const Layout in_layout = options.input_layout_set ? options.input_layout : layout;
+  ALEXNET_CHECK(layout_fits(input, in_layout) && layout_fits(out, layout),
+                name_ << ": " << input.str() << " -> " << out.str() << " cannot be stored " << layout_name(in_layout)
+                      << " -> " << layout_name(layout) << " (channels must be a multiple of " << kBlock << ")");
+  cfg_ = {spec, input, out, in_layout, layout, device, options.need_input_grad, options.algorithm};
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_conv_cpu(cfg_); break;
     case DeviceKind::cuda:
@@ -53,7 +73,7 @@ double Conv::forward_flops() const {
 
 void Conv::forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
   const auto& c = cfg_;
-  check_tensor(x, c.input, c.layout, DType::f32, c.device, name_ + ".forward", "x");
+  check_tensor(x, c.input, c.input_layout, DType::f32, c.device, name_ + ".forward", "x");
   check_tensor(w, weight_shape(), Layout::nchw, DType::f32, c.device, name_ + ".forward", "w");
   check_tensor(b, bias_shape(), c.layout, DType::f32, c.device, name_ + ".forward", "b");
   check_tensor(y, c.output, c.layout, DType::f32, c.device, name_ + ".forward", "y");
@@ -64,10 +84,10 @@ void Conv::backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Te
                     const Tensor& dw, const Tensor& db) {
   const auto& c = cfg_;
   const std::string who = name_ + ".backward";
-  check_tensor(x, c.input, c.layout, DType::f32, c.device, who, "x");
+  check_tensor(x, c.input, c.input_layout, DType::f32, c.device, who, "x");
   check_tensor(w, weight_shape(), Layout::nchw, DType::f32, c.device, who, "w");
   check_tensor(dy, c.output, c.layout, DType::f32, c.device, who, "dy");
-  if (c.need_input_grad) check_tensor(dx, c.input, c.layout, DType::f32, c.device, who, "dx");
+  if (c.need_input_grad) check_tensor(dx, c.input, c.input_layout, DType::f32, c.device, who, "dx");
   check_tensor(dw, weight_shape(), Layout::nchw, DType::f32, c.device, who, "dw");
   check_tensor(db, bias_shape(), c.layout, DType::f32, c.device, who, "db");
   impl_->backward(x, w, dy, c.need_input_grad ? dx : Tensor{}, dw, db);

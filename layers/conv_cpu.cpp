@@ -1,6 +1,7 @@
-// Convolution on the CPU with oneDNN. Activations stay in the user's layout (NCHW or NHWC: no
-// activation reorders); weights live in our plain OIHW buffer and are reordered to the layout the
-// primitive prefers (small: at most a few MB per layer), and weight gradients back.
+// Convolution on the CPU with oneDNN. Activations stay in the user's layouts (no activation
+// reorders); weights live in our plain OIHW buffer and are reordered to the layout the primitive
+// prefers (small: at most a few MB per layer), and weight gradients back. Winograd, when asked
+// for (or automatic), needs NCHW16C and a 3x3 stride-1 kernel; automatic falls back to direct.
 #include "conv.h"
 #include "dnnl_util.h"
 
@@ -13,9 +14,25 @@ namespace dn = dnnl;
 class ConvCpu final : public ConvBackend {
  public:
   explicit ConvCpu(const ConvConfig& c) {
+    if (c.algorithm == ConvAlgorithm::direct) {
+      build(c, dn::algorithm::convolution_direct);
+      return;
+    }
+    try {
+      build(c, dn::algorithm::convolution_winograd);
+    } catch (const Error& e) {
+      if (c.algorithm == ConvAlgorithm::winograd)
+        throw Error(std::string("winograd is not available for this convolution on the CPU (it needs a 3x3 stride-1 "
+                                "kernel in the nchw16c layout): ") + e.what());
+      build(c, dn::algorithm::convolution_direct);
+    }
+  }
+
+  void build(const ConvConfig& c, dn::algorithm alg) {
+    scratch_ = Scratchpad();
     const auto& s = c.spec;
     const dims strides{s.stride, s.stride}, pads{s.pad, s.pad};
-    auto src_md = md(c.input, c.layout);
+    auto src_md = md(c.input, c.input_layout);
     auto dst_md = md(c.output, c.layout);
     dims w_dims = s.groups == 1
                       ? dims{s.out_channels, s.in_channels, s.kernel, s.kernel}
@@ -27,14 +44,15 @@ class ConvCpu final : public ConvBackend {
     auto& eng = engine();
 
     auto fwd_pd = DNNL_CHECK(dn::convolution_forward::primitive_desc(
-        dn::convolution_forward::desc(dn::prop_kind::forward_training, dn::algorithm::convolution_direct,
+        dn::convolution_forward::desc(dn::prop_kind::forward_training, alg,
                                       src_md, w_any_md, b_md, dst_md, strides, pads, pads),
         attr, eng));
     auto bwd_w_pd = DNNL_CHECK(dn::convolution_backward_weights::primitive_desc(
-        dn::convolution_backward_weights::desc(dn::algorithm::convolution_direct, src_md, w_any_md,
+        dn::convolution_backward_weights::desc(alg, src_md, w_any_md,
                                                b_md, dst_md, strides, pads, pads),
         attr, eng, fwd_pd));
 
+    impl_ = fwd_pd.impl_info_str();
     x_ = unbound(src_md);
     y_ = unbound(dst_md);
     b_ = unbound(b_md);
@@ -48,7 +66,7 @@ class ConvCpu final : public ConvBackend {
     dn::convolution_backward_data::primitive_desc bwd_d_pd;
     if (c.need_input_grad) {
       bwd_d_pd = DNNL_CHECK(dn::convolution_backward_data::primitive_desc(
-          dn::convolution_backward_data::desc(dn::algorithm::convolution_direct, src_md, w_any_md,
+          dn::convolution_backward_data::desc(alg, src_md, w_any_md,
                                               dst_md, strides, pads, pads),
           attr, eng, fwd_pd));
       scratch_.need(bwd_d_pd.scratchpad_desc());
@@ -103,7 +121,10 @@ class ConvCpu final : public ConvBackend {
     dw_.run();
   }
 
+  std::string implementation() const override { return impl_; }
+
  private:
+  std::string impl_;
   dn::memory x_, y_, b_, dy_, db_, dx_;
   Relayout w_fwd_, w_bwd_, dw_;
   Scratchpad scratch_;

@@ -21,7 +21,11 @@ dnnl::memory::desc md(const Shape& s, Layout layout) {
   switch (s.rank()) {
     case 1: return md({s[0]}, tag::a);
     case 2: return md({s[0], s[1]}, tag::ab);
-    case 4: return md({s[0], s[1], s[2], s[3]}, layout == Layout::nchw ? tag::nchw : tag::nhwc);
+    case 4: {
+      ALEXNET_CHECK(layout_fits(s, layout), "shape " << s.str() << " cannot be stored " << layout_name(layout));
+      const tag t = layout == Layout::nchw ? tag::nchw : layout == Layout::nhwc ? tag::nhwc : tag::nChw16c;
+      return md({s[0], s[1], s[2], s[3]}, t);
+    }
     default: throw Error("no oneDNN descriptor for a tensor of shape " + s.str());
   }
 }

@@ -10,17 +10,10 @@
 #include <string>
 
 #include "buffer.h"
+#include "random.h"
 #include "tensor.h"
 
 namespace alexnet {
-
-// SplitMix64's finaliser: a good 64-bit mix of a counter.
-constexpr uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // The per-call base of the hash, and whether element i is kept: P(keep) = threshold / 2^24.
 constexpr uint64_t dropout_base(uint64_t seed, uint64_t counter) {

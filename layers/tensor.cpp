@@ -37,12 +37,24 @@ std::string Shape::str() const {
   return os.str();
 }
 
-const char* layout_name(Layout l) { return l == Layout::nchw ? "nchw" : "nhwc"; }
+const char* layout_name(Layout l) {
+  switch (l) {
+    case Layout::nchw: return "nchw";
+    case Layout::nhwc: return "nhwc";
+    case Layout::nchw16c: return "nchw16c";
+  }
+  return "?";
+}
 
 Layout parse_layout(const std::string& text) {
   if (text == "nchw") return Layout::nchw;
   if (text == "nhwc" || text == "channels-last") return Layout::nhwc;
-  throw Error("unknown layout '" + text + "' (expected nchw or nhwc)");
+  if (text == "nchw16c" || text == "blocked") return Layout::nchw16c;
+  throw Error("unknown layout '" + text + "' (expected nchw, nhwc or nchw16c)");
+}
+
+bool layout_fits(const Shape& s, Layout layout) {
+  return s.rank() != 4 || layout != Layout::nchw16c || s.c() % kBlock == 0;
 }
 
 std::size_t dtype_size(DType t) {
@@ -89,6 +101,9 @@ Tensor Tensor::reshaped(const Shape& s) const {
 
 void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtype,
                   const Device& device, const std::string& who, const char* what) {
+  ALEXNET_CHECK(layout_fits(shape, layout),
+                who << ": " << what << " of shape " << shape.str() << " cannot be stored " << layout_name(layout)
+                    << " (channels must be a multiple of " << kBlock << ")");
   bool ok = !t.empty() && t.shape == shape && t.dtype == dtype && t.device == device &&
             (shape.rank() != 4 || t.layout == layout);
   if (!ok) {

@@ -1,6 +1,8 @@
 // Shapes and tensors. A Tensor is a non-owning view {pointer, shape, layout, dtype, device}; the
 // memory belongs to a Buffer (buffer.h). 4-D activations are (N, C, H, W) logically and stored
-// NCHW or NHWC (channels last) as `layout` says; 1-D and 2-D tensors are plain row-major.
+// NCHW, NHWC (channels last) or NCHW16C (channels in blocks of 16, innermost: oneDNN's nChw16c,
+// the CPU's fastest; C must be a multiple of 16) as `layout` says; 1-D and 2-D tensors are plain
+// row-major.
 #pragma once
 
 #include <array>
@@ -36,7 +38,8 @@ class Shape {
   int rank_ = 0;
 };
 
-enum class Layout { nchw, nhwc };
+enum class Layout { nchw, nhwc, nchw16c };
+constexpr int64_t kBlock = 16;  // channels per block of Layout::nchw16c
 enum class DType { f32, i32 };
 
 const char* layout_name(Layout l);
@@ -67,10 +70,17 @@ struct Tensor {
 void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtype,
                   const Device& device, const std::string& who, const char* what);
 
+// Whether a 4-D shape can be stored in `layout` (NCHW16C needs whole blocks of channels).
+bool layout_fits(const Shape& s, Layout layout);
+
 // Offset of element (n, c, h, w) of a 4-D shape stored in `layout`.
 inline int64_t offset4(const Shape& s, Layout layout, int64_t n, int64_t c, int64_t h, int64_t w) {
-  return layout == Layout::nchw ? ((n * s.c() + c) * s.h() + h) * s.w() + w
-                                : ((n * s.h() + h) * s.w() + w) * s.c() + c;
+  switch (layout) {
+    case Layout::nchw: return ((n * s.c() + c) * s.h() + h) * s.w() + w;
+    case Layout::nhwc: return ((n * s.h() + h) * s.w() + w) * s.c() + c;
+    case Layout::nchw16c: break;
+  }
+  return (((n * (s.c() / kBlock) + c / kBlock) * s.h() + h) * s.w() + w) * kBlock + c % kBlock;
 }
 
 }  // namespace alexnet

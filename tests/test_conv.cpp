@@ -28,6 +28,10 @@ std::vector<ConvCase> cases() {
       {3, 7, 7, {4, 6, 3, 1, 1, 2}},      // conv4/5-like: 3x3 pad 1 groups 2
       {2, 8, 5, {6, 9, 3, 2, 0, 3}},      // groups 3, stride 2, odd output channels
       {1, 6, 6, {5, 3, 1, 1, 0, 1}},      // 1x1 kernel, odd channels
+      // Whole blocks of 16 channels per group, so that the blocked layout runs them too.
+      {2, 9, 7, {16, 32, 3, 1, 1, 1}},
+      {2, 11, 11, {32, 32, 5, 1, 2, 2}},
+      {1, 13, 13, {32, 16, 3, 2, 0, 1}},
   };
   std::mt19937 rng(20240601);  // a fixed, random-looking set of shapes
   for (int i = 0; i < 6; ++i) {
@@ -45,6 +49,12 @@ std::vector<ConvCase> cases() {
   return v;
 }
 
+// The blocked layout needs whole blocks of channels in every group.
+bool runs_on(const ConvCase& c, const Backend& be) {
+  if (be.layout != Layout::nchw16c) return true;
+  return (c.spec.in_channels / c.spec.groups) % kBlock == 0 && (c.spec.out_channels / c.spec.groups) % kBlock == 0;
+}
+
 class ConvTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
@@ -54,6 +64,7 @@ TEST_P(ConvTest, ForwardMatchesReference) {
   const Backend be = GetParam();
   std::mt19937 rng(1);
   for (const auto& c : cases()) {
+    if (!runs_on(c, be)) continue;
     SCOPED_TRACE(describe(c));
     const Shape in{c.n, c.spec.in_channels, c.h, c.w};
     Conv conv("conv", c.spec, in, be.layout, be.device);
@@ -76,6 +87,7 @@ TEST_P(ConvTest, BackwardMatchesReference) {
   const Backend be = GetParam();
   std::mt19937 rng(2);
   for (const auto& c : cases()) {
+    if (!runs_on(c, be)) continue;
     SCOPED_TRACE(describe(c));
     const Shape in{c.n, c.spec.in_channels, c.h, c.w};
     Conv conv("conv", c.spec, in, be.layout, be.device);
@@ -97,18 +109,24 @@ TEST_P(ConvTest, BackwardMatchesReference) {
   }
 }
 
-TEST_P(ConvTest, BackwardWithoutInputGradientLeavesDxAlone) {
+TEST_P(ConvTest, FirstLayerReadsAPlainInputAndComputesNoDx) {
+  // conv1: 3-channel images in a plain layout, output in the backend's layout, no dx.
   const Backend be = GetParam();
   std::mt19937 rng(3);
-  const ConvSpec spec{3, 4, 3, 2, 1, 1};
+  const ConvSpec spec{3, channels(be, 4), 3, 2, 1, 1};
   const Shape in{2, 3, 9, 9};
-  Conv conv("conv1", spec, in, be.layout, be.device, /*need_input_grad=*/false);
+  const Backend image_be{be.device, plain_layout(be.layout)};
+  Conv conv("conv1", spec, in, be.layout, be.device, ConvOptions::first_layer(image_be.layout));
   const Backend plain{be.device, Layout::nchw};
-  TestTensor x(in, be), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dw(conv.weight_shape(), plain),
+  TestTensor x(in, image_be), y(conv.output_shape(), be), b(conv.bias_shape(), be), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dw(conv.weight_shape(), plain),
       db(conv.bias_shape(), be);
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.3, 0.3);
   dy.fill_uniform(rng, -1, 1);
+  b.fill_uniform(rng, -0.5, 0.5);
+  conv.forward(x.t(), w.t(), b.t(), y.t());
+  ref::Dims4 yd{};
+  EXPECT_TRUE(all_close(y.download(), ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), spec, &yd), 1e-5, 1e-4));
   conv.backward(x.t(), w.t(), dy.t(), Tensor{}, dw.t(), db.t());
   std::vector<double> rdx, rdw, rdb;
   ref::conv_backward(x.host(), dims4(in), w.host(), dy.host(), spec, &rdx, &rdw, &rdb);
@@ -119,8 +137,9 @@ TEST_P(ConvTest, BackwardWithoutInputGradientLeavesDxAlone) {
 TEST_P(ConvTest, FiniteDifferenceGradient) {
   const Backend be = GetParam();
   std::mt19937 rng(4);
-  const ConvSpec spec{4, 4, 3, 2, 1, 2};
-  const Shape in{2, 4, 5, 4};
+  const int64_t c = be.layout == Layout::nchw16c ? 32 : 4;  // two groups of whole blocks
+  const ConvSpec spec{c, c, 3, 2, 1, 2};
+  const Shape in{be.layout == Layout::nchw16c ? 1 : 2, c, 5, 4};
   Conv conv("conv", spec, in, be.layout, be.device);
   const Backend plain{be.device, Layout::nchw};
   TestTensor x(in, be), w(conv.weight_shape(), plain), b(conv.bias_shape(), be), y(conv.output_shape(), be),
@@ -142,15 +161,59 @@ TEST_P(ConvTest, FiniteDifferenceGradient) {
 
 TEST_P(ConvTest, RejectsWrongShapesNamingTheLayer) {
   const Backend be = GetParam();
-  const ConvSpec spec{3, 4, 3, 1, 1, 1};
-  Conv conv("conv7", spec, Shape{2, 3, 8, 8}, be.layout, be.device);
-  TestTensor x(Shape{2, 3, 8, 7}, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), be),
+  const ConvSpec spec{16, 4 * kBlock, 3, 1, 1, 1};
+  Conv conv("conv7", spec, Shape{2, 16, 8, 8}, be.layout, be.device);
+  TestTensor x(Shape{2, 16, 8, 7}, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), be),
       y(conv.output_shape(), be);
   try {
     conv.forward(x.t(), w.t(), b.t(), y.t());
     FAIL() << "no error for a wrong input shape";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("conv7.forward: x is f32 (2, 3, 8, 7)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("conv7.forward: x is f32 (2, 16, 8, 7)"), std::string::npos) << e.what();
+  }
+}
+
+TEST_P(ConvTest, WinogradMatchesReference) {
+  // Winograd F(4x4, 3x3) on the CPU needs the blocked layout; elsewhere the test checks that asking
+  // for it fails clearly and that `automatic` falls back to direct.
+  const Backend be = GetParam();
+  std::mt19937 rng(5);
+  const ConvSpec spec{32, 48, 3, 1, 1, 1};
+  const Shape in{2, 32, 13, 13};
+  if (!be.device.is_cpu() || be.layout != Layout::nchw16c) {
+    if (!layout_fits(in, be.layout)) return;
+    Conv automatic("conv3", spec, in, be.layout, be.device, {true, be.layout, false, ConvAlgorithm::automatic});
+    if (be.device.is_cpu()) {
+      EXPECT_EQ(automatic.implementation().find("wino"), std::string::npos) << automatic.implementation();
+      EXPECT_THROW(Conv("conv3", spec, in, be.layout, be.device, {true, be.layout, false, ConvAlgorithm::winograd}),
+                   Error);
+    }
+    return;
+  }
+  for (auto algo : {ConvAlgorithm::winograd, ConvAlgorithm::automatic}) {
+    SCOPED_TRACE(conv_algorithm_name(algo));
+    Conv conv("conv3", spec, in, be.layout, be.device, {true, be.layout, false, algo});
+    EXPECT_NE(conv.implementation().find("wino"), std::string::npos) << conv.implementation();
+    const Backend plain{be.device, Layout::nchw};
+    TestTensor x(in, be), w(conv.weight_shape(), plain), b(conv.bias_shape(), be), y(conv.output_shape(), be),
+        dy(conv.output_shape(), be), dx(in, be), dw(conv.weight_shape(), plain), db(conv.bias_shape(), be);
+    const double r = 1 / std::sqrt(32.0 * 9);
+    x.fill_uniform(rng, -1, 1);
+    w.fill_uniform(rng, -r, r);
+    b.fill_uniform(rng, -0.5, 0.5);
+    dy.fill_uniform(rng, -1, 1);
+    conv.forward(x.t(), w.t(), b.t(), y.t());
+    conv.backward(x.t(), w.t(), dy.t(), dx.t(), dw.t(), db.t());
+    ref::Dims4 yd{};
+    std::vector<double> rdx, rdw, rdb;
+    ref::conv_backward(x.host(), dims4(in), w.host(), dy.host(), spec, &rdx, &rdw, &rdb);
+    // The same tolerances as the direct algorithm.
+    EXPECT_TRUE(all_close(y.download(), ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), spec, &yd), 1e-5,
+                          1e-4, conv.output_shape()))
+        << "y";
+    EXPECT_TRUE(all_close(dx.download(), rdx, 1e-5, 1e-4, in)) << "dx";
+    EXPECT_TRUE(all_close(dw.download(), rdw, 1e-4, 1e-4)) << "dw";
+    EXPECT_TRUE(all_close(db.download(), rdb, 1e-4, 1e-4)) << "db";
   }
 }
 
@@ -162,6 +225,9 @@ TEST(ConvSpecTest, RejectsInvalidSpecs) {
   EXPECT_THROW(Conv("c", ConvSpec{5, 4, 3, 1, 0, 1}, in, Layout::nchw, Device::cpu()), Error);  // C mismatch
   EXPECT_THROW(Conv("c", ConvSpec{6, 4, 11, 1, 0, 1}, in, Layout::nchw, Device::cpu()), Error); // kernel > input
   EXPECT_THROW(Conv("c", ConvSpec{6, 4, 3, 0, 0, 1}, in, Layout::nchw, Device::cpu()), Error);  // stride 0
+  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 3, 1, 0, 1}, in, Layout::nchw16c, Device::cpu()), Error);  // 6 channels blocked
+  EXPECT_EQ(parse_conv_algorithm("auto"), ConvAlgorithm::automatic);
+  EXPECT_THROW(parse_conv_algorithm("fft"), Error);
 }
 
 TEST(ConvSpecTest, OutputSizeAndCounts) {

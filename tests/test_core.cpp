@@ -27,6 +27,14 @@ TEST(TensorTest, LayoutOffsets) {
   EXPECT_EQ(offset4(s, Layout::nhwc, 1, 2, 3, 4), ((1 * 4 + 3) * 5 + 4) * 3 + 2);
   EXPECT_EQ(parse_layout("nhwc"), Layout::nhwc);
   EXPECT_EQ(parse_layout("nchw"), Layout::nchw);
+  EXPECT_EQ(parse_layout("nchw16c"), Layout::nchw16c);
+  // Blocked: (n, c/16, h, w, c%16).
+  Shape b{2, 32, 4, 5};
+  EXPECT_EQ(offset4(b, Layout::nchw16c, 1, 17, 3, 4), (((1 * 2 + 1) * 4 + 3) * 5 + 4) * 16 + 1);
+  EXPECT_TRUE(layout_fits(b, Layout::nchw16c));
+  EXPECT_FALSE(layout_fits(s, Layout::nchw16c));  // 3 channels
+  EXPECT_TRUE(layout_fits(Shape{3, 7}, Layout::nchw16c));  // 2-D: layout does not apply
+  EXPECT_THROW(OwnedTensor(s, Device::cpu(), Layout::nchw16c), Error);
   EXPECT_THROW(parse_layout("chwn"), Error);
 }
 

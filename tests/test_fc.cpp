@@ -48,22 +48,23 @@ TEST_P(FcTest, AcceptsAFlattenedActivation) {
   // fc6 reads pool5's (N, C, H, W) output flattened in its memory order.
   const Backend be = GetParam();
   std::mt19937 rng(52);
-  const Shape act{2, 4, 3, 3};
-  FullyConnected fc("fc6", {36, 5}, 2, be.device);
+  const Shape act{2, channels(be, 4), 3, 3};
+  const int64_t features = act.numel() / 2;
+  FullyConnected fc("fc6", {features, 5}, 2, be.device);
   TestTensor x(act, be), w(fc.weight_shape(), be), b(fc.bias_shape(), be), y(fc.output_shape(), be);
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.2, 0.2);
   b.fill_uniform(rng, -0.2, 0.2);
-  fc.forward(x.t().reshaped(Shape{2, 36}), w.t(), b.t(), y.t());
+  fc.forward(x.t().reshaped(Shape{2, features}), w.t(), b.t(), y.t());
   // The reference sees the features in the layout's memory order.
   std::vector<double> flat(static_cast<size_t>(act.numel()));
   for (int64_t n = 0; n < 2; ++n)
-    for (int64_t c = 0; c < 4; ++c)
+    for (int64_t c = 0; c < act.c(); ++c)
       for (int64_t h = 0; h < 3; ++h)
         for (int64_t w2 = 0; w2 < 3; ++w2)
           flat[static_cast<size_t>(offset4(act, be.layout, n, c, h, w2))] =
               x.host()[static_cast<size_t>(offset4(act, Layout::nchw, n, c, h, w2))];
-  EXPECT_TRUE(all_close(y.download(), ref::fc_forward(flat, w.host(), b.host(), 2, 36, 5), 1e-5, 1e-4));
+  EXPECT_TRUE(all_close(y.download(), ref::fc_forward(flat, w.host(), b.host(), 2, features, 5), 1e-5, 1e-4));
 }
 
 TEST_P(FcTest, FiniteDifferenceGradient) {

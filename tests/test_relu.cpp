@@ -15,6 +15,7 @@ TEST_P(ReluTest, ForwardAndBackwardMatchReference) {
   const Backend be = GetParam();
   std::mt19937 rng(31);
   for (const Shape& s : {Shape{2, 5, 7, 3}, Shape{1, 1, 1, 1}, Shape{3, 37}, Shape{4, 16, 6, 6}}) {
+    if (!layout_fits(s, be.layout)) continue;
     SCOPED_TRACE(s.str());
     Relu relu("relu", s, be.layout, be.device);
     TestTensor x(s, be), y(s, be), dy(s, be), dx(s, be);
@@ -33,7 +34,7 @@ TEST_P(ReluTest, ForwardAndBackwardMatchReference) {
 TEST_P(ReluTest, InPlace) {
   const Backend be = GetParam();
   std::mt19937 rng(32);
-  const Shape s{2, 3, 4, 5};
+  const Shape s{2, channels(be, 3), 4, 5};
   Relu relu("relu", s, be.layout, be.device);
   TestTensor x(s, be), dy(s, be);
   x.fill_uniform(rng, -1, 1);
@@ -49,7 +50,7 @@ TEST_P(ReluTest, InPlace) {
 TEST_P(ReluTest, FiniteDifferenceGradient) {
   const Backend be = GetParam();
   std::mt19937 rng(33);
-  const Shape s{2, 3, 3, 3};
+  const Shape s{2, channels(be, 3), 3, 3};
   Relu relu("relu", s, be.layout, be.device);
   TestTensor x(s, be), y(s, be), dy(s, be), dx(s, be);
   x.host() = distinct_values(rng, static_cast<size_t>(s.numel()), 0.05);

@@ -15,9 +15,15 @@ std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
 void PrintTo(const Backend& b, std::ostream* os) { *os << b.device.str() << " " << layout_name(b.layout); }
 
 std::vector<Backend> all_backends() {
-  return {{Device::cpu(), Layout::nchw}, {Device::cpu(), Layout::nhwc},
+  return {{Device::cpu(), Layout::nchw},    {Device::cpu(), Layout::nhwc}, {Device::cpu(), Layout::nchw16c},
           {Device::cuda(0), Layout::nchw}, {Device::cuda(0), Layout::nhwc}};
 }
+
+int64_t channels(const Backend& be, int64_t c) {
+  return be.layout == Layout::nchw16c ? (c + kBlock - 1) / kBlock * kBlock : c;
+}
+
+Layout plain_layout(Layout l) { return l == Layout::nchw16c ? Layout::nhwc : l; }
 
 std::string unavailable_reason(const Device& d) {
   if (d.is_cpu()) return "";

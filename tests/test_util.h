@@ -26,6 +26,10 @@ void PrintTo(const Backend& b, std::ostream* os);  // for gtest messages: "cpu n
 // Every backend the layers have, in each activation layout; run_reason() says why one can't run.
 std::vector<Backend> all_backends();
 std::string unavailable_reason(const Device& d);  // "" when layers can run on d here
+// c, or c rounded up to whole channel blocks when the backend's layout is blocked (NCHW16C).
+int64_t channels(const Backend& be, int64_t c);
+// The plain layout that feeds a blocked one (images are never blocked): nhwc for nchw16c.
+Layout plain_layout(Layout l);
 
 #define SKIP_IF_UNAVAILABLE(device)                                              \
   do {                                                                           \

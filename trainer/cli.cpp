@@ -3,6 +3,8 @@
 
 #include <iostream>
 
+#include "device.h"
+
 #include <mpi.h>
 
 namespace po = boost::program_options;
@@ -12,6 +14,8 @@ namespace alexnet {
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"info", "the AlexNet architecture, parameters and FLOPs; the devices and libraries found", cmd_info},
+      {"bench", "time forward, forward-backward and the training step, per layer (the seed's benchmark)", cmd_bench},
+      {"train", "train on synthetic data, with checkpoints and resume", cmd_train},
   };
   return list;
 }
@@ -54,20 +58,56 @@ void add_model_options(po::options_description& desc) {
 }
 
 ModelConfig model_config_from(const po::variables_map& vm) {
-  ModelConfig m;
-  m.input_size = vm["input-size"].as<int64_t>();
-  m.classes = vm["classes"].as<int64_t>();
-  m.width = vm["width"].as<double>();
-  try {
+  return as_usage_error([&] {
+    ModelConfig m;
+    m.input_size = vm["input-size"].as<int64_t>();
+    m.classes = vm["classes"].as<int64_t>();
+    m.width = vm["width"].as<double>();
     m.lrn = parse_lrn_convention(vm["lrn"].as<std::string>()) == LrnConvention::paper ? LrnSpec::paper()
                                                                                      : LrnSpec::caffe();
     m.validate();
-  } catch (const UsageError&) {
-    throw;
-  } catch (const Error& e) {
-    throw UsageError(e.what());
-  }
-  return m;
+    return m;
+  });
+}
+
+void add_run_options(po::options_description& desc, int64_t default_batch) {
+  add_model_options(desc);
+  desc.add_options()
+      ("batch", po::value<int64_t>()->default_value(default_batch), "images per step on this rank")
+      ("devices", po::value<std::string>()->default_value("cpu"), "where the towers run: cpu")
+      ("layout", po::value<std::string>()->default_value("auto"),
+       "activation layout: auto (the fastest: nchw16c on the CPU when channels allow), nchw16c, nhwc or nchw")
+      ("conv-algo", po::value<std::string>()->default_value("auto"),
+       "conv2-5 algorithm: auto (winograd where available), direct or winograd")
+      ("threads", po::value<int>()->default_value(0), "CPU threads (0: OpenMP's default)")
+      ("seed", po::value<uint64_t>()->default_value(1), "seed of the weights, dropout and data")
+      ("init", po::value<std::string>()->default_value("caffe"),
+       "initialisation: caffe (N(0,.01), fc6/7 .005, biases .1) or paper (N(0,.01), biases 1)")
+      ("dropout", po::value<double>()->default_value(0.5), "dropout probability of fc6 and fc7 (0: none)");
+}
+
+ModelOptions model_options_from(const po::variables_map& vm) {
+  ModelOptions o;
+  o.config = model_config_from(vm);
+  as_usage_error([&] {
+    o.batch = vm["batch"].as<int64_t>();
+    ALEXNET_CHECK(o.batch >= 1, "--batch must be at least 1, got " << o.batch);
+    o.device = parse_device(vm["devices"].as<std::string>());
+    ALEXNET_CHECK(o.device.is_cpu(), "--devices " << vm["devices"].as<std::string>()
+                                                  << ": the CUDA backend is not built yet; use --devices cpu");
+    const std::string layout = vm["layout"].as<std::string>();
+    o.layout = layout == "auto" ? best_layout(o.config, o.device) : parse_layout(layout);
+    o.conv_algorithm = parse_conv_algorithm(vm["conv-algo"].as<std::string>());
+    o.seed = vm["seed"].as<uint64_t>();
+    o.init = parse_init_recipe(vm["init"].as<std::string>());
+    o.dropout = vm["dropout"].as<double>();
+    ALEXNET_CHECK(o.dropout >= 0 && o.dropout < 1, "--dropout must be in [0, 1), got " << o.dropout);
+    const int threads = vm["threads"].as<int>();
+    ALEXNET_CHECK(threads >= 0, "--threads must be >= 0, got " << threads);
+    set_cpu_threads(threads);
+    return 0;
+  });
+  return o;
 }
 
 }  // namespace alexnet

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "error.h"
+#include "model.h"
 #include "model_config.h"
 
 namespace alexnet {
@@ -34,6 +35,25 @@ bool parse_options(const std::string& command, const boost::program_options::opt
 void add_model_options(boost::program_options::options_description& desc);
 ModelConfig model_config_from(const boost::program_options::variables_map& vm);
 
+// Options of the commands that run the model (batch, layout, device, threads, seed, init, dropout)
+// and the ModelOptions they describe (also applies --threads).
+void add_run_options(boost::program_options::options_description& desc, int64_t default_batch);
+ModelOptions model_options_from(const boost::program_options::variables_map& vm);
+
+// Turns an Error raised while reading options into a UsageError (exit 2, printed once).
+template <class F>
+auto as_usage_error(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
 int cmd_info(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
 
 }  // namespace alexnet

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "cuda_selftest.h"
 #include "device.h"
+#include "environment.h"
 #include "log.h"
 #include "mpi_check.h"
 
@@ -23,27 +24,6 @@ std::string with_commas(int64_t v) {
     s.push_back(digits[i]);
   }
   return s;
-}
-
-std::string nccl_version() {
-#ifdef ALEXNET_HAVE_CUDA
-  int v = 0;
-  if (ncclGetVersion(&v) != ncclSuccess) return "NCCL (version unknown)";
-  // NCCL >= 2.9: major*10000 + minor*100 + patch.
-  return "NCCL " + std::to_string(v / 10000) + "." + std::to_string((v % 10000) / 100) + "." +
-         std::to_string(v % 100);
-#else
-  return "";
-#endif
-}
-
-std::string mpi_library() {
-  char text[MPI_MAX_LIBRARY_VERSION_STRING];
-  int len = 0;
-  MPI_CHECK(MPI_Get_library_version(text, &len));
-  std::string s(text, static_cast<std::size_t>(len));
-  auto cut = s.find_first_of(",\n");
-  return cut == std::string::npos ? s : s.substr(0, cut);
 }
 
 void print_architecture(const ModelConfig& m) {

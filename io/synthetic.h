@@ -1,0 +1,33 @@
+// A learnable synthetic image set, generated on the fly from (seed, sample index): each class has
+// its own colour and its own 2-D sinusoidal pattern; each sample shifts the pattern and adds
+// noise. Values are on the scale of mean-subtracted 0..255 pixels, like the real input pipeline.
+// Each epoch visits every sample once in a seeded order (an affine permutation per epoch).
+#pragma once
+
+#include <cstdint>
+
+#include "tensor.h"
+
+namespace alexnet {
+
+class SyntheticDataset {
+ public:
+  SyntheticDataset(int64_t samples, int64_t classes, int64_t image_size, uint64_t seed);
+
+  int64_t size() const { return samples_; }
+  int64_t classes() const { return classes_; }
+
+  // The sample at global position `pos` of the stream (epoch = pos / size()).
+  int64_t sample_at(int64_t pos) const;
+  int32_t label(int64_t sample) const;
+
+  // Writes samples at positions [first, first + N) into images (N, 3, S, S) (f32, any layout, CPU)
+  // and labels (N) (i32, CPU).
+  void fill(const Tensor& images, const Tensor& labels, int64_t first) const;
+
+ private:
+  int64_t samples_, classes_, size_;
+  uint64_t seed_;
+};
+
+}  // namespace alexnet

@@ -1,0 +1,328 @@
+// The two-tower AlexNet against a single-network reference in double precision (grouped
+// convolutions for conv2/4/5, full conv3 and fc layers with the towers' weights concatenated, LRN
+// within each tower's half as in the paper): logits, loss and every parameter gradient, in each
+// layout. Also: the parameter count of the default model, the flat buffer order, and SGD.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "model.h"
+#include "random.h"
+#include "reference.h"
+#include "test_util.h"
+
+namespace alexnet::test {
+namespace {
+
+using Vec = std::vector<double>;
+
+// Channels [c0, c0 + c) of an NCHW tensor.
+Vec take_channels(const Vec& v, const ref::Dims4& d, int64_t c0, int64_t c) {
+  Vec out(static_cast<size_t>(d.n * c * d.h * d.w));
+  const ref::Dims4 od{d.n, c, d.h, d.w};
+  for (int64_t n = 0; n < d.n; ++n)
+    for (int64_t k = 0; k < c; ++k)
+      for (int64_t i = 0; i < d.h * d.w; ++i) out[od.at(n, k, 0, 0) + i] = v[d.at(n, c0 + k, 0, 0) + i];
+  return out;
+}
+
+void put_channels(Vec& v, const ref::Dims4& d, int64_t c0, const Vec& part, int64_t c) {
+  const ref::Dims4 pd{d.n, c, d.h, d.w};
+  for (int64_t n = 0; n < d.n; ++n)
+    for (int64_t k = 0; k < c; ++k)
+      for (int64_t i = 0; i < d.h * d.w; ++i) v[d.at(n, c0 + k, 0, 0) + i] = part[pd.at(n, k, 0, 0) + i];
+}
+
+// LRN within each half of the channels (each tower normalises its own).
+Vec lrn_halves(const Vec& x, const ref::Dims4& d, const LrnSpec& s, const Vec* dy) {
+  const int64_t h = d.c / 2;
+  const ref::Dims4 hd{d.n, h, d.h, d.w};
+  Vec out(x.size());
+  for (int t = 0; t < 2; ++t) {
+    Vec xt = take_channels(x, d, t * h, h);
+    Vec r = dy ? ref::lrn_backward(xt, take_channels(*dy, d, t * h, h), hd, s) : ref::lrn_forward(xt, hd, s);
+    put_channels(out, d, t * h, r, h);
+  }
+  return out;
+}
+
+// The model's fc6 input order: per image, tower 0's pool5 half flattened in the layout's memory
+// order, then tower 1's. Returns (N, 2 * F5) from the NCHW reference pool5, and back.
+Vec gather_features(const Vec& p5, const ref::Dims4& d, Layout layout) {
+  const int64_t half = d.c / 2, f5 = half * d.h * d.w;
+  const Shape hs{d.n, half, d.h, d.w};
+  Vec out(static_cast<size_t>(d.n * 2 * f5));
+  for (int t = 0; t < 2; ++t)
+    for (int64_t n = 0; n < d.n; ++n)
+      for (int64_t c = 0; c < half; ++c)
+        for (int64_t y = 0; y < d.h; ++y)
+          for (int64_t x = 0; x < d.w; ++x)
+            out[n * 2 * f5 + t * f5 + offset4(hs, layout, 0, c, y, x)] = p5[d.at(n, t * half + c, y, x)];
+  return out;
+}
+
+Vec scatter_features(const Vec& g, const ref::Dims4& d, Layout layout) {
+  const int64_t half = d.c / 2, f5 = half * d.h * d.w;
+  const Shape hs{d.n, half, d.h, d.w};
+  Vec out(static_cast<size_t>(d.size()));
+  for (int t = 0; t < 2; ++t)
+    for (int64_t n = 0; n < d.n; ++n)
+      for (int64_t c = 0; c < half; ++c)
+        for (int64_t y = 0; y < d.h; ++y)
+          for (int64_t x = 0; x < d.w; ++x)
+            out[d.at(n, t * half + c, y, x)] = g[n * 2 * f5 + t * f5 + offset4(hs, layout, 0, c, y, x)];
+  return out;
+}
+
+Vec download(const Tensor& t) {
+  OwnedTensor h(Shape{t.numel()}, Device::cpu());
+  copy(*h, t.reshaped(Shape{t.numel()}));
+  return Vec(h->f32(), h->f32() + t.numel());
+}
+
+// The two towers' tensors of one parameter concatenated along the first dim (output channels).
+Vec concat_towers(AlexNet& net, const std::string& layer, bool bias, bool grad) {
+  Vec out;
+  for (int t = 0; t < 2; ++t) {
+    const TowerParams& p = net.params(t);
+    const ParamEntry& e = bias ? p.layout.bias(layer) : p.layout.weight(layer);
+    const Vec v = download(grad ? p.grad(e) : p.value(e));
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  return out;
+}
+
+struct RefOut {
+  Vec logits;
+  double loss = 0;
+  std::map<std::string, Vec> grads;  // "conv1.w" -> both towers concatenated
+};
+
+// The single network, forward and backward, from the model's weights and inputs.
+RefOut reference(AlexNet& net, const Vec& images, const std::vector<int32_t>& labels) {
+  const ModelOptions& o = net.options();
+  const ModelConfig& m = o.config;
+  const int64_t n = o.batch, s = m.input_size;
+  const int64_t c1 = m.conv_channels(1), c2 = m.conv_channels(2), c3 = m.conv_channels(3),
+                c4 = m.conv_channels(4), c5 = m.conv_channels(5), f = m.fc_width();
+  auto W = [&](const char* l) { return concat_towers(net, l, false, false); };
+  auto B = [&](const char* l) { return concat_towers(net, l, true, false); };
+  const PoolSpec pool{3, 2, 0};
+  const ConvSpec k1{3, 2 * c1, 11, 4, 0, 1}, k2{2 * c1, 2 * c2, 5, 1, 2, 2}, k3{2 * c2, 2 * c3, 3, 1, 1, 1},
+      k4{2 * c3, 2 * c4, 3, 1, 1, 2}, k5{2 * c4, 2 * c5, 3, 1, 1, 2};
+
+  // Forward.
+  const ref::Dims4 d0{n, 3, s, s};
+  ref::Dims4 d1{}, dp1{}, d2{}, dp2{}, d3{}, d4{}, d5{}, dp5{};
+  Vec a1 = ref::relu_forward(ref::conv_forward(images, d0, W("conv1"), B("conv1"), k1, &d1));
+  Vec n1 = lrn_halves(a1, d1, m.lrn, nullptr);
+  std::vector<int64_t> am1, am2, am5;
+  Vec p1 = ref::maxpool_forward(n1, d1, pool, &dp1, &am1);
+  Vec a2 = ref::relu_forward(ref::conv_forward(p1, dp1, W("conv2"), B("conv2"), k2, &d2));
+  Vec n2 = lrn_halves(a2, d2, m.lrn, nullptr);
+  Vec p2 = ref::maxpool_forward(n2, d2, pool, &dp2, &am2);
+  Vec a3 = ref::relu_forward(ref::conv_forward(p2, dp2, W("conv3"), B("conv3"), k3, &d3));
+  Vec a4 = ref::relu_forward(ref::conv_forward(a3, d3, W("conv4"), B("conv4"), k4, &d4));
+  Vec a5 = ref::relu_forward(ref::conv_forward(a4, d4, W("conv5"), B("conv5"), k5, &d5));
+  Vec p5 = ref::maxpool_forward(a5, d5, pool, &dp5, &am5);
+  const int64_t f6in = dp5.c * dp5.h * dp5.w;
+  Vec g6 = gather_features(p5, dp5, o.layout);
+  Vec a6 = ref::relu_forward(ref::fc_forward(g6, W("fc6"), B("fc6"), n, f6in, 2 * f));
+  Vec a7 = ref::relu_forward(ref::fc_forward(a6, W("fc7"), B("fc7"), n, 2 * f, 2 * f));
+  RefOut out;
+  out.logits = ref::fc_forward(a7, W("fc8"), B("fc8"), n, 2 * f, m.classes);
+  ref::LossRef loss = ref::softmax_loss(out.logits, labels, n, m.classes);
+  out.loss = loss.loss;
+
+  // Backward.
+  Vec dx, dw, db;
+  auto keep = [&](const char* l) {
+    out.grads[std::string(l) + ".w"] = dw;
+    out.grads[std::string(l) + ".b"] = db;
+  };
+  ref::fc_backward(a7, W("fc8"), loss.dlogits, n, 2 * f, m.classes, &dx, &dw, &db);
+  keep("fc8");
+  ref::fc_backward(a6, W("fc7"), ref::relu_backward(a7, dx), n, 2 * f, 2 * f, &dx, &dw, &db);
+  keep("fc7");
+  ref::fc_backward(g6, W("fc6"), ref::relu_backward(a6, dx), n, f6in, 2 * f, &dx, &dw, &db);
+  keep("fc6");
+  Vec dp5v = scatter_features(dx, dp5, o.layout);
+  Vec da5 = ref::relu_backward(a5, ref::maxpool_backward(dp5v, am5, d5.size()));
+  ref::conv_backward(a4, d4, W("conv5"), da5, k5, &dx, &dw, &db);
+  keep("conv5");
+  ref::conv_backward(a3, d3, W("conv4"), ref::relu_backward(a4, dx), k4, &dx, &dw, &db);
+  keep("conv4");
+  ref::conv_backward(p2, dp2, W("conv3"), ref::relu_backward(a3, dx), k3, &dx, &dw, &db);
+  keep("conv3");
+  Vec dn2 = ref::maxpool_backward(dx, am2, d2.size());
+  Vec da2 = ref::relu_backward(a2, lrn_halves(a2, d2, m.lrn, &dn2));
+  ref::conv_backward(p1, dp1, W("conv2"), da2, k2, &dx, &dw, &db);
+  keep("conv2");
+  Vec dn1 = ref::maxpool_backward(dx, am1, d1.size());
+  Vec da1 = ref::relu_backward(a1, lrn_halves(a1, d1, m.lrn, &dn1));
+  ref::conv_backward(images, d0, W("conv1"), da1, k1, &dx, &dw, &db);
+  keep("conv1");
+  (void)c3;
+  (void)c4;
+  (void)c5;
+  return out;
+}
+
+// Weights large enough that every layer matters (Caffe's 0.01 would make LRN an identity).
+void randomize(AlexNet& net, uint64_t seed) {
+  for (int t = 0; t < 2; ++t) {
+    TowerParams& p = net.params(t);
+    for (const auto& e : p.layout.entries()) {
+      const Tensor v = p.value(e);
+      const int64_t fan_in = e.is_bias ? 1 : e.numel() / e.shape[0];
+      const double scale = e.is_bias ? 0.1 : 1.7 / std::sqrt(static_cast<double>(fan_in));
+      for (int64_t i = 0; i < v.numel(); ++i)
+        v.f32()[i] = static_cast<float>(scale * (2 * hashed_uniform(seed + 7 * static_cast<uint64_t>(t), e.offset + i) - 1));
+    }
+  }
+}
+
+struct ModelCase {
+  Layout layout;
+  double width;
+};
+
+class ModelEquivalence : public ::testing::TestWithParam<ModelCase> {};
+
+TEST_P(ModelEquivalence, TwoTowersEqualTheSingleNetwork) {
+  ModelOptions o;
+  o.config.input_size = 67;
+  o.config.classes = 10;
+  o.config.width = GetParam().width;
+  o.config.lrn.alpha = 0.05;  // make the normalisation matter at these activation sizes
+  o.layout = GetParam().layout;
+  o.batch = 2;
+  o.dropout = 0;
+  o.seed = 3;
+  o.conv_algorithm = ConvAlgorithm::automatic;
+  AlexNet net(o);
+  randomize(net, 11);
+  const Tensor& img = net.images();
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(-1, 1);
+  Vec images(static_cast<size_t>(img.numel()));
+  const Shape& is = img.shape;
+  for (int64_t nn = 0; nn < is.n(); ++nn)
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t y = 0; y < is.h(); ++y)
+        for (int64_t x = 0; x < is.w(); ++x) {
+          const float v = static_cast<float>(u(rng));
+          images[static_cast<size_t>(offset4(is, Layout::nchw, nn, c, y, x))] = v;
+          img.f32()[offset4(is, img.layout, nn, c, y, x)] = v;
+        }
+  std::vector<int32_t> labels = {3, 8};
+  for (int i = 0; i < 2; ++i) net.labels().i32()[i] = labels[static_cast<size_t>(i)];
+
+  net.forward();
+  const LossStats st = net.loss();
+  net.backward();
+  const RefOut r = reference(net, images, labels);
+
+  auto close = [](const Vec& got, const Vec& want) {
+    double mx = 0;
+    for (double v : want) mx = std::max(mx, std::fabs(v));
+    return all_close(got, want, 1e-4 * mx, 1e-3);
+  };
+  EXPECT_TRUE(close(download(net.logits()), r.logits)) << "logits";
+  EXPECT_NEAR(st.loss, r.loss, 1e-4 * r.loss);
+  for (const char* l : {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"}) {
+    EXPECT_TRUE(close(concat_towers(net, l, false, true), r.grads.at(std::string(l) + ".w"))) << l << " weights";
+    EXPECT_TRUE(close(concat_towers(net, l, true, true), r.grads.at(std::string(l) + ".b"))) << l << " biases";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, ModelEquivalence,
+                         ::testing::Values(ModelCase{Layout::nchw, 0.25}, ModelCase{Layout::nhwc, 0.25},
+                                           ModelCase{Layout::nchw16c, 1.0}),
+                         [](const auto& info) { return std::string(layout_name(info.param.layout)); });
+
+TEST(ModelTest, DefaultModelHasThePapersParameterCount) {
+  ModelOptions o;
+  o.batch = 1;
+  AlexNet net(o);
+  EXPECT_EQ(net.param_count(), kAlexNetParams);
+  EXPECT_EQ(net.params(0).layout.total(), kAlexNetParams / 2);
+  EXPECT_EQ(net.params(1).layout.total(), kAlexNetParams / 2);
+  // Reverse layer order in the flat buffer: fc8 first, conv1 last.
+  const auto& e = net.params(0).layout.entries();
+  EXPECT_EQ(e.front().layer, "fc8");
+  EXPECT_EQ(e.back().layer, "conv1");
+  EXPECT_EQ(e.back().offset + e.back().numel(), net.params(0).layout.total());
+}
+
+TEST(ModelTest, InitRecipes) {
+  ModelOptions o;
+  o.batch = 1;
+  o.config.input_size = 67;
+  for (InitRecipe r : {InitRecipe::caffe, InitRecipe::paper}) {
+    o.init = r;
+    AlexNet net(o);
+    const TowerParams& p = net.params(1);
+    auto mean_sd = [&](const ParamEntry& e) {
+      const Vec v = download(p.value(e));
+      double s = 0, s2 = 0;
+      for (double x : v) s += x, s2 += x * x;
+      const double m = s / v.size();
+      return std::pair{m, std::sqrt(s2 / v.size() - m * m)};
+    };
+    const double one = r == InitRecipe::caffe ? 0.1 : 1.0;
+    EXPECT_NEAR(mean_sd(p.layout.weight("conv2")).second, 0.01, 0.0005);
+    EXPECT_NEAR(mean_sd(p.layout.weight("fc6")).second, r == InitRecipe::caffe ? 0.005 : 0.01, 0.0002);
+    EXPECT_NEAR(mean_sd(p.layout.weight("fc6")).first, 0.0, 0.0002);
+    EXPECT_EQ(mean_sd(p.layout.bias("conv2")).first, static_cast<float>(one));
+    EXPECT_EQ(mean_sd(p.layout.bias("conv1")).first, 0.0);
+    EXPECT_EQ(mean_sd(p.layout.bias("fc8")).first, 0.0);
+    EXPECT_EQ(mean_sd(p.layout.bias("fc7")).first, static_cast<float>(one));
+  }
+  // Seeded: the same seed gives the same weights, another seed others; the towers differ.
+  o.init = InitRecipe::caffe;
+  AlexNet a(o), b(o);
+  o.seed = 2;
+  AlexNet c(o);
+  EXPECT_EQ(download(a.params(0).all_values()), download(b.params(0).all_values()));
+  EXPECT_NE(download(a.params(0).all_values()), download(c.params(0).all_values()));
+  EXPECT_NE(download(a.params(0).all_values()), download(a.params(1).all_values()));
+}
+
+TEST(SgdTest, PaperUpdateRule) {
+  OwnedTensor w(Shape{3}, Device::cpu()), g(Shape{3}, Device::cpu()), v(Shape{3}, Device::cpu());
+  const float w0[3] = {1, -2, 0.5f}, g0[3] = {0.1f, 0.2f, -0.3f}, v0[3] = {0.01f, 0, -0.02f};
+  std::copy(w0, w0 + 3, w->f32());
+  std::copy(g0, g0 + 3, g->f32());
+  std::copy(v0, v0 + 3, v->f32());
+  const SgdConfig c{0.1, 0.9, 0.0005};
+  sgd_update(*w, *g, *v, 0.1, c);
+  for (int i = 0; i < 3; ++i) {
+    const double vi = 0.9 * v0[i] - 0.0005 * 0.1 * w0[i] - 0.1 * g0[i];
+    EXPECT_NEAR(v->f32()[i], vi, 1e-7);
+    EXPECT_NEAR(w->f32()[i], w0[i] + vi, 1e-7);
+  }
+}
+
+TEST(SgdTest, LearningRateSchedule) {
+  LrSchedule s;
+  s.base_lr = 0.01;
+  s.decay_steps = {100, 200};
+  EXPECT_DOUBLE_EQ(s.at(0), 0.01);
+  EXPECT_DOUBLE_EQ(s.at(99), 0.01);
+  EXPECT_NEAR(s.at(100), 0.001, 1e-15);
+  EXPECT_NEAR(s.at(250), 0.0001, 1e-15);
+  s.linear_scaling = true;
+  s.global_batch = 1024;
+  EXPECT_DOUBLE_EQ(s.peak(), 0.08);
+  s.warmup_steps = 4;
+  s.decay_steps.clear();
+  EXPECT_DOUBLE_EQ(s.at(0), 0.02);
+  EXPECT_DOUBLE_EQ(s.at(3), 0.08);
+  EXPECT_DOUBLE_EQ(s.at(10), 0.08);
+}
+
+}  // namespace
+}  // namespace alexnet::test

@@ -1,0 +1,232 @@
+// `alexnet bench`: the seed's benchmark (TensorFlow's alexnet_benchmark.py) done properly. Random
+// images, 10 burn-in steps then N timed ones, "X +/- Y sec per batch" for forward, forward-backward
+// (the seed's objective, l2_loss of the logits) and the full training step (cross-entropy + SGD),
+// then a per-layer table in the manner of `caffe time` whose rows add up to the measured step.
+#include <mpi.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <sstream>
+
+#include "cli.h"
+#include "environment.h"
+#include "json.h"
+#include "log.h"
+#include "model.h"
+#include "params.h"
+#include "random.h"
+#include "stats.h"
+
+namespace po = boost::program_options;
+
+namespace alexnet {
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+struct ModeResult {
+  std::string key, title;  // "train", "Training step"
+  std::vector<double> step_s;
+  Summary summary;
+  // Per-layer seconds of every timed step (rows x steps), forward and backward.
+  std::vector<std::vector<double>> fwd, bwd;
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+void fill_random_batch(AlexNet& net, uint64_t seed) {
+  const Tensor& img = net.images();
+  float* p = img.f32();
+  const int64_t n = img.numel();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(hashed_normal(seed, static_cast<uint64_t>(i)));
+  const int64_t classes = net.options().config.classes;
+  int32_t* l = net.labels().i32();
+  for (int64_t i = 0; i < net.labels().numel(); ++i)
+    l[i] = static_cast<int32_t>(mix64(seed ^ mix64(static_cast<uint64_t>(i) + 77)) % static_cast<uint64_t>(classes));
+}
+
+void print_layer_table(const ModeResult& r, const std::vector<std::string>& rows, int64_t batch) {
+  const size_t nrows = rows.size();
+  std::vector<double> f(nrows), b(nrows);
+  double sum = 0;
+  for (size_t i = 0; i < nrows; ++i) {
+    f[i] = summarize(r.fwd[i]).mean;
+    b[i] = summarize(r.bwd[i]).mean;
+    sum += f[i] + b[i];
+  }
+  const double step = r.summary.mean;
+  std::printf("\nPer-layer times of the %s, batch %lld, both towers (ms per step, mean of %zu steps):\n",
+              r.title.c_str(), static_cast<long long>(batch), r.step_s.size());
+  std::printf("%-16s %10s %10s %10s %8s\n", "layer", "forward", "backward", "total", "% step");
+  for (size_t i = 0; i < nrows; ++i) {
+    if (f[i] + b[i] == 0) continue;
+    std::printf("%-16s %10.2f %10.2f %10.2f %8.1f\n", rows[i].c_str(), 1e3 * f[i], 1e3 * b[i],
+                1e3 * (f[i] + b[i]), 100 * (f[i] + b[i]) / step);
+  }
+  std::printf("%-16s %10s %10s %10.2f %8.1f   (measured step %.2f ms; unaccounted %.2f ms)\n", "sum of rows", "", "",
+              1e3 * sum, 100 * sum / step, 1e3 * step, 1e3 * (step - sum));
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& args) {
+  po::options_description desc("bench options");
+  add_run_options(desc, 128);
+  desc.add_options()
+      ("steps", po::value<int>()->default_value(100), "timed steps per mode")
+      ("warmup", po::value<int>()->default_value(10), "burn-in steps per mode (not counted)")
+      ("modes", po::value<std::string>()->default_value("forward,forward-backward,train"),
+       "comma-separated: forward, forward-backward, train")
+      ("lr", po::value<double>()->default_value(0.01), "learning rate of the training step")
+      ("json", po::value<std::string>(), "write config, host, libraries, per-step and per-layer times here");
+  po::variables_map vm;
+  if (!parse_options("bench", desc, args, vm)) return 0;
+  ModelOptions mo = model_options_from(vm);
+  const int steps = vm["steps"].as<int>(), warmup = vm["warmup"].as<int>();
+  const std::vector<std::string> modes = split_list(vm["modes"].as<std::string>());
+  as_usage_error([&] {
+    ALEXNET_CHECK(steps >= 1, "--steps must be at least 1, got " << steps);
+    ALEXNET_CHECK(warmup >= 0, "--warmup must be >= 0, got " << warmup);
+    ALEXNET_CHECK(!modes.empty(), "--modes is empty");
+    for (const auto& m : modes)
+      ALEXNET_CHECK(m == "forward" || m == "forward-backward" || m == "train",
+                    "unknown mode '" << m << "' (expected forward, forward-backward or train)");
+    return 0;
+  });
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+
+  LOG_INFO << "bench: batch " << mo.batch << ", " << layout_name(mo.layout) << " on " << mo.device.str() << " ("
+           << dnnl_version() << ", " << dnnl_cpu_isa() << ", " << cpu_threads() << " threads), " << warmup
+           << " burn-in + " << steps << " timed steps per mode";
+  AlexNet net(mo);
+  fill_random_batch(net, mo.seed);
+  net.set_training(true);  // dropout active, as the seed and the peer
+  net.enable_timing(true);
+  const SgdConfig sgd{vm["lr"].as<double>(), 0.9, 0.0005};
+
+  std::vector<ModeResult> results;
+  for (const auto& mode : modes) {
+    ModeResult r;
+    r.key = mode;
+    std::function<void()> step;
+    if (mode == "forward") {
+      r.title = "Forward";
+      step = [&] { net.forward(); };
+    } else if (mode == "forward-backward") {
+      r.title = "Forward-backward";
+      step = [&] {
+        net.forward();
+        net.l2_loss_grad();
+        net.backward();
+      };
+    } else {
+      r.title = "Training step";
+      step = [&] {
+        net.forward();
+        net.loss();
+        net.backward();
+        net.update(sgd.lr, sgd);
+      };
+    }
+    const auto& rows = net.timing_rows();
+    r.fwd.assign(rows.size(), {});
+    r.bwd.assign(rows.size(), {});
+    for (int i = 0; i < warmup + steps; ++i) {
+      net.clear_timing();
+      const double t0 = now_s();
+      step();
+      const double dt = now_s() - t0;
+      if (i < warmup) continue;
+      r.step_s.push_back(dt);
+      for (size_t k = 0; k < rows.size(); ++k) {
+        r.fwd[k].push_back(net.forward_seconds()[k]);
+        r.bwd[k].push_back(net.backward_seconds()[k]);
+      }
+    }
+    r.summary = summarize(r.step_s);
+    results.push_back(std::move(r));
+  }
+
+  if (rank == 0) {
+    std::printf("\n");
+    for (const auto& r : results)
+      std::printf("%s across %d steps, %.3f +/- %.3f sec per batch\n", r.title.c_str(), steps, r.summary.mean,
+                  r.summary.sd);
+    std::printf("\n%-18s %10s %10s %10s %10s %12s\n", "mode", "mean s", "sd s", "median s", "min s", "images/s");
+    for (const auto& r : results)
+      std::printf("%-18s %10.4f %10.4f %10.4f %10.4f %12.1f\n", r.key.c_str(), r.summary.mean, r.summary.sd,
+                  r.summary.median, r.summary.min, static_cast<double>(mo.batch) / r.summary.mean);
+    for (const auto& r : results)
+      if (r.key == "train") print_layer_table(r, net.timing_rows(), mo.batch);
+    if (results.size() == 1 && results[0].key != "train") print_layer_table(results[0], net.timing_rows(), mo.batch);
+    std::fflush(stdout);
+  }
+
+  if (vm.count("json") && rank == 0) {
+    JsonWriter j;
+    j.begin_object();
+    j.value("tool", "alexnet bench").value("version", code_version());
+    j.begin_object("config")
+        .value("batch", mo.batch)
+        .value("steps", steps)
+        .value("warmup", warmup)
+        .value("device", mo.device.str())
+        .value("layout", layout_name(mo.layout))
+        .value("threads", cpu_threads())
+        .value("input_size", mo.config.input_size)
+        .value("classes", mo.config.classes)
+        .value("width", mo.config.width)
+        .value("lrn", mo.config.lrn.str())
+        .value("init", init_recipe_name(mo.init))
+        .value("dropout", mo.dropout)
+        .value("seed", static_cast<int64_t>(mo.seed))
+        .value("lr", sgd.lr)
+        .value("parameters", net.param_count())
+        .end_object();
+    write_environment(j);
+    j.begin_array("modes");
+    for (const auto& r : results) {
+      j.begin_object()
+          .value("mode", r.key)
+          .value("steps", static_cast<int64_t>(r.step_s.size()))
+          .value("mean_s", r.summary.mean)
+          .value("sd_s", r.summary.sd)
+          .value("median_s", r.summary.median)
+          .value("min_s", r.summary.min)
+          .value("max_s", r.summary.max)
+          .value("images_per_s", static_cast<double>(mo.batch) / r.summary.mean)
+          .array("step_s", r.step_s);
+      j.begin_array("layers");
+      for (size_t k = 0; k < net.timing_rows().size(); ++k) {
+        const Summary f = summarize(r.fwd[k]), b = summarize(r.bwd[k]);
+        j.begin_object()
+            .value("name", net.timing_rows()[k])
+            .value("forward_mean_s", f.mean)
+            .value("forward_median_s", f.median)
+            .value("backward_mean_s", b.mean)
+            .value("backward_median_s", b.median)
+            .end_object();
+      }
+      j.end_array().end_object();
+    }
+    j.end_array().end_object();
+    JsonWriter::write_file(vm["json"].as<std::string>(), j.str());
+    LOG_INFO << "bench: wrote " << vm["json"].as<std::string>();
+  }
+  return 0;
+}
+
+}  // namespace alexnet

@@ -1,0 +1,103 @@
+// The 2012 AlexNet on one rank: two towers, each with its own layers and flat parameter, gradient
+// and momentum buffers, exchanging activations at the inputs of conv3, fc6, fc7, fc8 and at the
+// logits (all-gather forward, reduce-scatter backward) through a TowerExchange. Built once for a
+// batch size, layout and placement; each step then only executes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "buffer.h"
+#include "conv.h"
+#include "model_config.h"
+#include "params.h"
+#include "sgd.h"
+#include "softmax_loss.h"
+
+namespace alexnet {
+
+class TowerExchange;
+
+struct ModelOptions {
+  ModelConfig config;
+  int64_t batch = 128;
+  Layout layout = Layout::nhwc;  // activations; images use image_layout(layout)
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;  // conv2..conv5 (conv1 is direct)
+  Device device = Device::cpu();  // both towers
+  uint64_t seed = 1;
+  InitRecipe init = InitRecipe::caffe;
+  double dropout = 0.5;  // 0: no dropout layers (for equivalence tests)
+};
+
+// The fastest activation layout this placement supports for the model: on the CPU NCHW16C when
+// every tower's channel count is a whole number of blocks, else NHWC.
+Layout best_layout(const ModelConfig& m, const Device& d);
+// Images are never blocked (3 channels): NCHW for a blocked model, else the model's layout.
+Layout image_layout(Layout activations);
+
+class AlexNet {
+ public:
+  static constexpr int kTowers = 2;
+
+  explicit AlexNet(const ModelOptions& o);
+  ~AlexNet();
+  AlexNet(const AlexNet&) = delete;
+  AlexNet& operator=(const AlexNet&) = delete;
+
+  const ModelOptions& options() const { return opt_; }
+
+  // Where the caller puts a batch: images (N, 3, S, S) in the model's layout, labels (N) int32.
+  const Tensor& images() const;
+  const Tensor& labels() const;
+
+  void set_training(bool training);  // dropout on (training) or off (evaluation)
+  void forward();                    // images -> logits
+  const Tensor& logits() const;      // (N, classes): tower 0's classes first
+  LossStats loss();                  // softmax cross-entropy on logits and labels, and its gradient
+  void l2_loss_grad();               // the gradient of 0.5 * sum(logits^2) (the seed's objective)
+  void backward();                   // from the logits' gradient into every tower's gradients
+  void update(double lr, const SgdConfig& sgd);  // both towers
+
+  TowerParams& params(int tower);
+  const TowerParams& params(int tower) const;
+  int64_t param_count() const;  // both towers
+
+  // Per-layer timing: when on, each step records the seconds spent in every row (a layer of both
+  // towers, an exchange, the loss, the update), forward and backward separately.
+  void enable_timing(bool on) { timing_ = on; }
+  const std::vector<std::string>& timing_rows() const { return rows_; }
+  const std::vector<double>& forward_seconds() const { return fwd_s_; }
+  const std::vector<double>& backward_seconds() const { return bwd_s_; }
+  void clear_timing();
+
+  // The dropout RNG positions (for checkpoints): one counter per dropout layer and tower.
+  std::vector<uint64_t> rng_state() const;
+  void set_rng_state(const std::vector<uint64_t>& s);
+
+  struct Tower;  // layers and activations of one tower (model.cpp)
+
+ private:
+  int row(const std::string& name);
+  class Scope;
+
+  ModelOptions opt_;
+  std::vector<std::string> rows_;
+  std::vector<double> fwd_s_, bwd_s_;
+  bool timing_ = false;
+
+  std::unique_ptr<TowerExchange> exchange_;
+  std::array<std::unique_ptr<Tower>, kTowers> towers_;
+  std::array<TowerParams, kTowers> params_;
+  OwnedTensor images_;   // (N, 3, S, S) shared by both towers
+  OwnedTensor labels_;   // (N)
+  // Gathered activations; one tensor serves both towers when the exchange is shared.
+  std::array<OwnedTensor, kTowers> g3_, g6_, g7_, g8_;  // (N, 2*C2, H, W), (N, 2*F5), (N, 2*F), (N, 2*F)
+  OwnedTensor logits_, dlogits_;                         // (N, classes)
+  std::unique_ptr<SoftmaxLoss> loss_;
+  int r_g3_, r_g6_, r_g7_, r_g8_, r_logits_, r_loss_, r_update_;
+};
+
+}  // namespace alexnet

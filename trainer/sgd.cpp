@@ -1,0 +1,55 @@
+// SGD update and learning-rate schedule (see sgd.h).
+#include "sgd.h"
+
+#include <sstream>
+
+#include "error.h"
+
+namespace alexnet {
+
+double LrSchedule::peak() const {
+  return linear_scaling ? base_lr * static_cast<double>(global_batch) / 128.0 : base_lr;
+}
+
+double LrSchedule::at(int64_t step) const {
+  double lr = peak();
+  if (warmup_steps > 0 && step < warmup_steps)
+    lr *= static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
+  for (int64_t s : decay_steps)
+    if (step >= s) lr *= gamma;
+  return lr;
+}
+
+std::string LrSchedule::str() const {
+  std::ostringstream os;
+  os << "lr " << peak();
+  if (linear_scaling) os << " (" << base_lr << " x " << global_batch << "/128)";
+  if (warmup_steps) os << ", warm-up " << warmup_steps << " steps";
+  if (!decay_steps.empty()) {
+    os << ", x" << gamma << " at steps";
+    for (size_t i = 0; i < decay_steps.size(); ++i) os << (i ? "," : " ") << decay_steps[i];
+  }
+  return os.str();
+}
+
+void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentum, double lr,
+                const SgdConfig& c) {
+  ALEXNET_CHECK(values.shape == grads.shape && values.shape == momentum.shape,
+                "sgd_update: shapes differ: " << values.str() << ", " << grads.str() << ", " << momentum.str());
+  ALEXNET_CHECK(values.device.is_cpu(), "sgd_update: the CUDA update is not built yet");
+  float* w = values.f32();
+  const float* g = grads.f32();
+  float* v = momentum.f32();
+  const float mu = static_cast<float>(c.momentum);
+  const float decay_lr = static_cast<float>(c.weight_decay * lr);
+  const float neg_lr = static_cast<float>(-lr);
+  const int64_t n = values.numel();
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    const float vi = mu * v[i] - decay_lr * w[i] + neg_lr * g[i];
+    v[i] = vi;
+    w[i] += vi;
+  }
+}
+
+}  // namespace alexnet
