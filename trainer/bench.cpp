@@ -4,7 +4,6 @@
 // then a per-layer table in the manner of `caffe time` whose rows add up to the measured step.
 #include <mpi.h>
 
-#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <sstream>
@@ -24,10 +23,6 @@ namespace alexnet {
 
 namespace {
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 struct ModeResult {
   std::string key, title;  // "train", "Training step"
   std::vector<double> step_s;
@@ -35,15 +30,6 @@ struct ModeResult {
   // Per-layer seconds of every timed step (rows x steps), forward and backward.
   std::vector<std::vector<double>> fwd, bwd;
 };
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 void fill_random_batch(AlexNet& net, uint64_t seed) {
   const Tensor& img = net.images();
@@ -95,7 +81,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   if (!parse_options("bench", desc, args, vm)) return 0;
   ModelOptions mo = model_options_from(vm);
   const int steps = vm["steps"].as<int>(), warmup = vm["warmup"].as<int>();
-  const std::vector<std::string> modes = split_list(vm["modes"].as<std::string>());
+  const std::vector<std::string> modes = split_commas(vm["modes"].as<std::string>());
   as_usage_error([&] {
     ALEXNET_CHECK(steps >= 1, "--steps must be at least 1, got " << steps);
     ALEXNET_CHECK(warmup >= 0, "--warmup must be >= 0, got " << warmup);
@@ -146,9 +132,9 @@ int cmd_bench(const std::vector<std::string>& args) {
     r.bwd.assign(rows.size(), {});
     for (int i = 0; i < warmup + steps; ++i) {
       net.clear_timing();
-      const double t0 = now_s();
+      const double t0 = now_seconds();
       step();
-      const double dt = now_s() - t0;
+      const double dt = now_seconds() - t0;
       if (i < warmup) continue;
       r.step_s.push_back(dt);
       for (size_t k = 0; k < rows.size(); ++k) {

@@ -86,6 +86,8 @@ std::string save_checkpoint(const std::string& dir, const AlexNet& net, const Tr
     h5::set_attr(f, "code_version", code_version());
     h5::set_attr(f, "step", state.step);
     h5::set_attr(f, "samples_seen", state.samples_seen);
+    h5::set_attr(f, "dataset_size", state.dataset_size);
+    h5::set_attr(f, "epoch", state.epoch());
     h5::set_attr(f, "input_size", o.config.input_size);
     h5::set_attr(f, "classes", o.config.classes);
     h5::set_attr(f, "width", o.config.width);
@@ -143,8 +145,9 @@ TrainState load_checkpoint(const std::string& path, AlexNet& net) {
     TrainState st;
     st.step = h5::attr_i64(f, "step");
     st.samples_seen = h5::attr_i64(f, "samples_seen");
+    st.dataset_size = h5::attr_i64(f, "dataset_size");
     st.rng = h5::read_u64s(f, "rng", 64);
-    if (st.step < 0 || st.samples_seen < 0) throw Error("negative step or data position");
+    if (st.step < 0 || st.samples_seen < 0 || st.dataset_size < 0) throw Error("negative step or data position");
     // Read into staging first: a corrupt file must not leave the model half-loaded.
     std::vector<OwnedTensor> staged;
     for (int t = 0; t < AlexNet::kTowers; ++t) {

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <iostream>
+#include <sstream>
 
 #include "device.h"
 
@@ -68,6 +69,15 @@ ModelConfig model_config_from(const po::variables_map& vm) {
     m.validate();
     return m;
   });
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
 }
 
 void add_run_options(po::options_description& desc, int64_t default_batch) {

@@ -52,6 +52,9 @@ auto as_usage_error(F&& f) -> decltype(f()) {
   }
 }
 
+// "a,b,,c" -> {"a", "b", "c"}
+std::vector<std::string> split_commas(const std::string& s);
+
 int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);

@@ -5,7 +5,6 @@
 // with reduce-scatters where forward gathered.
 #include "model.h"
 
-#include <chrono>
 
 #include "conv.h"
 #include "dropout.h"
@@ -16,23 +15,18 @@
 #include "pool.h"
 #include "random.h"
 #include "relu.h"
+#include "stats.h"
 
 namespace alexnet {
-
-namespace {
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
 
 // Times one row (layer of both towers) in one direction when timing is on.
 class AlexNet::Scope {
  public:
   Scope(AlexNet& m, int row, bool backward)
-      : m_(m), row_(row), backward_(backward), t0_(m.timing_ ? now_s() : 0) {}
+      : m_(m), row_(row), backward_(backward), t0_(m.timing_ ? now_seconds() : 0) {}
   ~Scope() {
     if (!m_.timing_) return;
-    (backward_ ? m_.bwd_s_ : m_.fwd_s_)[static_cast<size_t>(row_)] += now_s() - t0_;
+    (backward_ ? m_.bwd_s_ : m_.fwd_s_)[static_cast<size_t>(row_)] += now_seconds() - t0_;
   }
 
  private:
@@ -228,6 +222,14 @@ const Tensor& AlexNet::logits() const { return logits_.view; }
 TowerParams& AlexNet::params(int tower) { return params_.at(static_cast<size_t>(tower)); }
 const TowerParams& AlexNet::params(int tower) const { return params_.at(static_cast<size_t>(tower)); }
 
+Tensor AlexNet::weight(int t, const char* layer) const { return params_[t].value(params_[t].layout.weight(layer)); }
+Tensor AlexNet::bias(int t, const char* layer) const { return params_[t].value(params_[t].layout.bias(layer)); }
+Tensor AlexNet::weight_grad(int t, const char* layer) const { return params_[t].grad(params_[t].layout.weight(layer)); }
+Tensor AlexNet::bias_grad(int t, const char* layer) const { return params_[t].grad(params_[t].layout.bias(layer)); }
+
+// A 4-D activation seen as (N, features), in its memory order: what fc6 reads.
+static Tensor flat(const OwnedTensor& x) { return x->reshaped(Shape{x->shape.n(), x->numel() / x->shape.n()}); }
+
 int64_t AlexNet::param_count() const { return params_[0].layout.total() + params_[1].layout.total(); }
 
 void AlexNet::set_training(bool training) {
@@ -237,10 +239,9 @@ void AlexNet::set_training(bool training) {
 }
 
 void AlexNet::forward() {
-  auto flat = [](const OwnedTensor& x) { return x->reshaped(Shape{x->shape.n(), x->numel() / x->shape.n()}); };
   std::array<Tower*, kTowers> T{towers_[0].get(), towers_[1].get()};
-  auto W = [&](int t, const char* layer) { return params_[t].value(params_[t].layout.weight(layer)); };
-  auto B = [&](int t, const char* layer) { return params_[t].value(params_[t].layout.bias(layer)); };
+  auto W = [&](int t, const char* layer) { return weight(t, layer); };
+  auto B = [&](int t, const char* layer) { return bias(t, layer); };
 
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
@@ -311,10 +312,9 @@ void AlexNet::l2_loss_grad() {
 
 void AlexNet::backward() {
   std::array<Tower*, kTowers> T{towers_[0].get(), towers_[1].get()};
-  auto W = [&](int t, const char* layer) { return params_[t].value(params_[t].layout.weight(layer)); };
-  auto GW = [&](int t, const char* layer) { return params_[t].grad(params_[t].layout.weight(layer)); };
-  auto GB = [&](int t, const char* layer) { return params_[t].grad(params_[t].layout.bias(layer)); };
-  auto flat = [](const OwnedTensor& x) { return x->reshaped(Shape{x->shape.n(), x->numel() / x->shape.n()}); };
+  auto W = [&](int t, const char* layer) { return weight(t, layer); };
+  auto GW = [&](int t, const char* layer) { return weight_grad(t, layer); };
+  auto GB = [&](int t, const char* layer) { return bias_grad(t, layer); };
 
   { Scope s(*this, r_logits_, true); exchange_->split(*dlogits_, {*T[0]->df8, *T[1]->df8}); }
   for (int t = 0; t < kTowers; ++t) {

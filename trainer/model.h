@@ -82,6 +82,11 @@ class AlexNet {
  private:
   int row(const std::string& name);
   class Scope;
+  // Views of tower t's parameters and gradients of one layer.
+  Tensor weight(int t, const char* layer) const;
+  Tensor bias(int t, const char* layer) const;
+  Tensor weight_grad(int t, const char* layer) const;
+  Tensor bias_grad(int t, const char* layer) const;
 
   ModelOptions opt_;
   std::vector<std::string> rows_;

@@ -1,4 +1,4 @@
-// Summaries of timings: mean, standard deviation, median, min and max.
+// Timing: a monotonic clock in seconds, and summaries (mean, standard deviation, median, min, max).
 #pragma once
 
 #include <cstddef>
@@ -12,5 +12,8 @@ struct Summary {
 };
 
 Summary summarize(std::vector<double> v);
+
+// Seconds on the monotonic clock (std::chrono::steady_clock).
+double now_seconds();
 
 }  // namespace alexnet

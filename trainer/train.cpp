@@ -3,7 +3,6 @@
 
 #include <mpi.h>
 
-#include <chrono>
 #include <cstdio>
 #include <sstream>
 
@@ -20,16 +19,9 @@ namespace alexnet {
 
 namespace {
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 std::vector<int64_t> parse_steps(const std::string& s) {
   std::vector<int64_t> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
+  for (const std::string& item : split_commas(s)) {
     size_t used = 0;
     int64_t v = -1;
     try {
@@ -61,6 +53,10 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net) {
     if (loaded.empty()) LOG_INFO << "train: no checkpoint in " << what << ", starting from step 0";
     else LOG_INFO << "train: resumed from " << loaded << " at step " << st.step << " (sample " << st.samples_seen << ")";
   }
+  if (st.dataset_size != 0 && st.dataset_size != data.size())
+    LOG_WARN << "train: the checkpoint's data set had " << st.dataset_size << " samples, this one has " << data.size()
+             << "; continuing at sample " << st.samples_seen;
+  st.dataset_size = data.size();
   res.first_step = st.step;
   net.set_training(true);
   net.enable_timing(false);
@@ -71,7 +67,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net) {
 
   LossStats window;
   int64_t window_steps = 0;
-  double window_t0 = now_s();
+  double window_t0 = now_seconds();
   auto save = [&] {
     st.rng = net.rng_state();
     res.last_checkpoint = save_checkpoint(cfg.checkpoint_dir, net, st, cfg.keep);
@@ -79,19 +75,19 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net) {
   };
 
   for (int64_t step = st.step; step < cfg.steps; ++step) {
-    const double t0 = now_s();
+    const double t0 = now_seconds();
     data.fill(*images, *labels, st.samples_seen);
     copy(net.images(), *images);
     copy(net.labels(), *labels);
-    const double t1 = now_s();
+    const double t1 = now_seconds();
     net.forward();
     const LossStats ls = net.loss();
-    const double t2 = now_s();
+    const double t2 = now_seconds();
     net.backward();
-    const double t3 = now_s();
+    const double t3 = now_seconds();
     const double lr = cfg.lr.at(step);
     net.update(lr, cfg.sgd);
-    const double t4 = now_s();
+    const double t4 = now_seconds();
 
     st.step = step + 1;
     st.samples_seen += batch;
@@ -109,12 +105,12 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net) {
 
     const bool last = st.step == cfg.steps;
     if (st.step % cfg.log_every == 0 || last) {
-      const double dt = now_s() - window_t0;
+      const double dt = now_seconds() - window_t0;
       char line[256];
       std::snprintf(line, sizeof line,
                     "step %lld/%lld epoch %.2f loss %.4f top-1 %.1f%% top-5 %.1f%% lr %.3g %.1f images/s",
                     static_cast<long long>(st.step), static_cast<long long>(cfg.steps),
-                    static_cast<double>(st.samples_seen) / static_cast<double>(data.size()),
+                    st.epoch(),
                     window.loss / static_cast<double>(window_steps), 100.0 * window.top1 / window.count,
                     100.0 * window.top5 / window.count, lr, static_cast<double>(window.count) / dt);
       const double n = static_cast<double>(res.step_s.size());
@@ -126,7 +122,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net) {
       res.last_window.loss /= static_cast<double>(window_steps);
       window = LossStats{};
       window_steps = 0;
-      window_t0 = now_s();
+      window_t0 = now_seconds();
     }
     if (!cfg.checkpoint_dir.empty() && !last && cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) save();
   }
@@ -207,9 +203,9 @@ int cmd_train(const std::vector<std::string>& args) {
            << cfg.synthetic_samples << " images of " << (cfg.data_classes ? cfg.data_classes : cfg.model.config.classes)
            << " classes";
   AlexNet net(cfg.model);
-  const double t0 = now_s();
+  const double t0 = now_seconds();
   TrainResult r = train(cfg, net);
-  const double wall = now_s() - t0;
+  const double wall = now_seconds() - t0;
   const int64_t steps = r.last_step - r.first_step;
   if (steps == 0) {
     LOG_INFO << "train: already at step " << r.last_step << " of " << cfg.steps << "; nothing to do";
