@@ -10,7 +10,7 @@ cd "$root"
 build=${BUILD_DIR:-build}
 out=${ALEXNET_OUT:-runs/quickstart}
 bash launch/install_deps.sh build
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DALEXNET_BUILD_TESTS=OFF ${CMAKE_ARGS:-} >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
 cmake --build "$build" -j2 --target alexnet
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_ess_singleton_isolated=1
 mkdir -p "$out"

@@ -8,7 +8,7 @@ cd "$root"
 build=${BUILD_DIR:-build}
 bash launch/install_deps.sh test
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DALEXNET_BUILD_TESTS=ON ${CMAKE_ARGS:-}
 cmake --build "$build" -j2
 cd "$build"
 ctest --output-on-failure -j2 --timeout 600

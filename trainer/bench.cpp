@@ -16,6 +16,7 @@
 #include "params.h"
 #include "random.h"
 #include "stats.h"
+#include "train.h"
 
 namespace po = boost::program_options;
 
@@ -26,6 +27,7 @@ namespace {
 struct ModeResult {
   std::string key, title;  // "train", "Training step"
   std::vector<double> step_s;
+  std::vector<Phases> phases;  // per timed step, this rank
   Summary summary;
   // Per-layer seconds of every timed step (rows x steps), forward and backward.
   std::vector<std::vector<double>> fwd, bwd;
@@ -43,15 +45,21 @@ void fill_random_batch(AlexNet& net, uint64_t seed) {
     l[i] = static_cast<int32_t>(mix64(seed ^ mix64(static_cast<uint64_t>(i) + 77)) % static_cast<uint64_t>(classes));
 }
 
-void print_layer_table(const ModeResult& r, const std::vector<std::string>& rows, int64_t batch) {
-  const size_t nrows = rows.size();
-  std::vector<double> f(nrows), b(nrows);
+void print_layer_table(const ModeResult& r, std::vector<std::string> rows, int64_t batch) {
+  std::vector<double> f, b;
   double sum = 0;
-  for (size_t i = 0; i < nrows; ++i) {
-    f[i] = summarize(r.fwd[i]).mean;
-    b[i] = summarize(r.bwd[i]).mean;
-    sum += f[i] + b[i];
+  for (size_t i = 0; i < rows.size(); ++i) {
+    f.push_back(summarize(r.fwd[i]).mean);
+    b.push_back(summarize(r.bwd[i]).mean);
   }
+  // Time the step spent waiting for gradients from other ranks (not inside any layer).
+  double exposed = 0;
+  for (const auto& p : r.phases) exposed += p.exposed / static_cast<double>(r.phases.size());
+  rows.push_back("all-reduce wait");
+  f.push_back(0);
+  b.push_back(exposed);
+  const size_t nrows = rows.size();
+  for (size_t i = 0; i < nrows; ++i) sum += f[i] + b[i];
   const double step = r.summary.mean;
   std::printf("\nPer-layer times of the %s, batch %lld, both towers (ms per step, mean of %zu steps):\n",
               r.title.c_str(), static_cast<long long>(batch), r.step_s.size());
@@ -79,7 +87,10 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("json", po::value<std::string>(), "write config, host, libraries, per-step and per-layer times here");
   po::variables_map vm;
   if (!parse_options("bench", desc, args, vm)) return 0;
-  ModelOptions mo = model_options_from(vm);
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  check_same_config(cluster, options_as_config(vm));
+  ModelOptions mo = model_options_from(vm, cluster);
+  const DataParallelOptions dpo = data_parallel_from(vm);
   const int steps = vm["steps"].as<int>(), warmup = vm["warmup"].as<int>();
   const std::vector<std::string> modes = split_commas(vm["modes"].as<std::string>());
   as_usage_error([&] {
@@ -91,14 +102,15 @@ int cmd_bench(const std::vector<std::string>& args) {
                     "unknown mode '" << m << "' (expected forward, forward-backward or train)");
     return 0;
   });
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  const int rank = cluster.rank;
 
-  LOG_INFO << "bench: batch " << mo.batch << ", " << layout_name(mo.layout) << " on " << mo.device.str() << " ("
+  LOG_INFO << "bench: " << cluster.size << (cluster.size == 1 ? " rank" : " ranks") << " x batch " << mo.batch << ", " << layout_name(mo.layout) << " on " << mo.device.str() << " ("
            << dnnl_version() << ", " << dnnl_cpu_isa() << ", " << cpu_threads() << " threads), " << warmup
            << " burn-in + " << steps << " timed steps per mode";
   AlexNet net(mo);
-  fill_random_batch(net, mo.seed);
+  DataParallel dp(net, cluster, dpo);
+  dp.broadcast_params();
+  fill_random_batch(net, mo.seed ^ static_cast<uint64_t>(cluster.rank));
   net.set_training(true);  // dropout active, as the seed and the peer
   net.enable_timing(true);
   const SgdConfig sgd{vm["lr"].as<double>(), 0.9, 0.0005};
@@ -107,35 +119,41 @@ int cmd_bench(const std::vector<std::string>& args) {
   for (const auto& mode : modes) {
     ModeResult r;
     r.key = mode;
-    std::function<void()> step;
-    if (mode == "forward") {
-      r.title = "Forward";
-      step = [&] { net.forward(); };
-    } else if (mode == "forward-backward") {
-      r.title = "Forward-backward";
-      step = [&] {
-        net.forward();
-        net.l2_loss_grad();
-        net.backward();
-      };
-    } else {
-      r.title = "Training step";
-      step = [&] {
-        net.forward();
-        net.loss();
-        net.backward();
-        net.update(sgd.lr, sgd);
-      };
-    }
+    // One step of the mode, its phases timed; the gradients of a backward are all-reduced across
+    // ranks (as data-parallel training does), the update only in the training step.
+    const bool backward = mode != "forward", update = mode == "train";
+    r.title = mode == "forward" ? "Forward" : mode == "forward-backward" ? "Forward-backward" : "Training step";
+    auto step = [&]() -> Phases {
+      Phases p;
+      const double t0 = now_seconds();
+      net.forward();
+      if (update) net.loss();
+      else if (backward) net.l2_loss_grad();
+      const double t1 = now_seconds();
+      p.forward = t1 - t0;
+      if (!backward) return p;
+      net.backward();
+      const double t2 = now_seconds();
+      const CommTimes ct = dp.finish_backward();
+      const double t3 = now_seconds();
+      p.backward = t2 - t1, p.allreduce = ct.allreduce_s, p.exposed = t3 - t2;
+      if (update) {
+        net.update(sgd.lr, sgd, dp.grad_scale());
+        p.update = now_seconds() - t3;
+      }
+      return p;
+    };
     const auto& rows = net.timing_rows();
     r.fwd.assign(rows.size(), {});
     r.bwd.assign(rows.size(), {});
     for (int i = 0; i < warmup + steps; ++i) {
       net.clear_timing();
       const double t0 = now_seconds();
-      step();
+      Phases p = step();
       const double dt = now_seconds() - t0;
       if (i < warmup) continue;
+      p.step = dt;
+      r.phases.push_back(p);
       r.step_s.push_back(dt);
       for (size_t k = 0; k < rows.size(); ++k) {
         r.fwd[k].push_back(net.forward_seconds()[k]);
@@ -154,12 +172,29 @@ int cmd_bench(const std::vector<std::string>& args) {
     std::printf("\n%-18s %10s %10s %10s %10s %12s\n", "mode", "mean s", "sd s", "median s", "min s", "images/s");
     for (const auto& r : results)
       std::printf("%-18s %10.4f %10.4f %10.4f %10.4f %12.1f\n", r.key.c_str(), r.summary.mean, r.summary.sd,
-                  r.summary.median, r.summary.min, static_cast<double>(mo.batch) / r.summary.mean);
+                  r.summary.median, r.summary.min, static_cast<double>(mo.batch * cluster.size) / r.summary.mean);
     for (const auto& r : results)
       if (r.key == "train") print_layer_table(r, net.timing_rows(), mo.batch);
     if (results.size() == 1 && results[0].key != "train") print_layer_table(results[0], net.timing_rows(), mo.batch);
     std::fflush(stdout);
   }
+  // Every rank's phases: min / median / max over ranks (collective), and all of them for the JSON.
+  std::vector<std::vector<double>> all_phases;  // per mode: rank-major, step-major, phase-minor (rank 0)
+  for (const auto& r : results) {
+    std::vector<double> mine, mean(Phases::names().size(), 0.0);
+    for (const auto& p : r.phases) {
+      const auto v = p.values();
+      mine.insert(mine.end(), v.begin(), v.end());
+      for (size_t k = 0; k < v.size(); ++k) mean[k] += v[k] / static_cast<double>(r.phases.size());
+    }
+    if (cluster.size > 1) {
+      if (rank == 0) std::printf("\n");
+      print_across_ranks(cluster, r.title + " across " + std::to_string(cluster.size) + " ranks (ms per step):",
+                         Phases::names(), mean, 1e3, "ms");
+    }
+    all_phases.push_back(gather_to_root(cluster, mine));
+  }
+  if (rank == 0) std::fflush(stdout);
 
   if (vm.count("json") && rank == 0) {
     JsonWriter j;
@@ -181,10 +216,16 @@ int cmd_bench(const std::vector<std::string>& args) {
         .value("seed", static_cast<int64_t>(mo.seed))
         .value("lr", sgd.lr)
         .value("parameters", net.param_count())
+        .value("ranks", static_cast<int64_t>(cluster.size))
+        .value("global_batch", mo.batch * cluster.size)
+        .value("bucket_mb", dpo.bucket_mb)
+        .value("overlap", dp.options().overlap)
+        .value("buckets", static_cast<int64_t>(dp.buckets().size()))
         .end_object();
     write_environment(j);
     j.begin_array("modes");
-    for (const auto& r : results) {
+    for (size_t m = 0; m < results.size(); ++m) {
+      const ModeResult& r = results[m];
       j.begin_object()
           .value("mode", r.key)
           .value("steps", static_cast<int64_t>(r.step_s.size()))
@@ -193,8 +234,22 @@ int cmd_bench(const std::vector<std::string>& args) {
           .value("median_s", r.summary.median)
           .value("min_s", r.summary.min)
           .value("max_s", r.summary.max)
-          .value("images_per_s", static_cast<double>(mo.batch) / r.summary.mean)
+          .value("images_per_s", static_cast<double>(mo.batch * cluster.size) / r.summary.mean)
           .array("step_s", r.step_s);
+      // Every rank's per-step phases.
+      const auto& names = Phases::names();
+      const size_t steps_n = r.phases.size(), np = names.size();
+      j.begin_array("ranks");
+      for (int rk = 0; rk < cluster.size; ++rk) {
+        j.begin_object().value("rank", rk);
+        for (size_t k = 0; k < np; ++k) {
+          std::vector<double> v;
+          for (size_t st = 0; st < steps_n; ++st) v.push_back(all_phases[m][(rk * steps_n + st) * np + k]);
+          j.array(names[k] + "_s", v);
+        }
+        j.end_object();
+      }
+      j.end_array();
       j.begin_array("layers");
       for (size_t k = 0; k < net.timing_rows().size(); ++k) {
         const Summary f = summarize(r.fwd[k]), b = summarize(r.bwd[k]);

@@ -3,6 +3,9 @@
 
 #include <iostream>
 #include <sstream>
+#include <thread>
+
+#include <boost/any.hpp>
 
 #include "device.h"
 
@@ -93,11 +96,45 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
       ("seed", po::value<uint64_t>()->default_value(1), "seed of the weights, dropout and data")
       ("init", po::value<std::string>()->default_value("caffe"),
        "initialisation: caffe (N(0,.01), fc6/7 .005, biases .1) or paper (N(0,.01), biases 1)")
-      ("dropout", po::value<double>()->default_value(0.5), "dropout probability of fc6 and fc7 (0: none)");
+      ("dropout", po::value<double>()->default_value(0.5), "dropout probability of fc6 and fc7 (0: none)")
+      ("bucket-mb", po::value<double>()->default_value(25), "gradient bucket size for the all-reduce (MB)")
+      ("overlap", po::value<std::string>()->default_value("on"),
+       "on: a bucket's all-reduce starts as soon as backward has produced it; off: after backward");
 }
 
-ModelOptions model_options_from(const po::variables_map& vm) {
+DataParallelOptions data_parallel_from(const po::variables_map& vm) {
+  return as_usage_error([&] {
+    DataParallelOptions d;
+    d.bucket_mb = vm["bucket-mb"].as<double>();
+    ALEXNET_CHECK(d.bucket_mb > 0, "--bucket-mb must be positive, got " << d.bucket_mb);
+    const std::string overlap = vm["overlap"].as<std::string>();
+    ALEXNET_CHECK(overlap == "on" || overlap == "off", "--overlap must be on or off, got " << overlap);
+    d.overlap = overlap == "on";
+    return d;
+  });
+}
+
+std::vector<std::pair<std::string, std::string>> options_as_config(const po::variables_map& vm) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : vm) {
+    if (name == "json" || name == "threads" || name == "help") continue;  // may differ per rank
+    const boost::any& a = value.value();
+    std::ostringstream os;
+    if (auto* s = boost::any_cast<std::string>(&a)) os << *s;
+    else if (auto* i = boost::any_cast<int>(&a)) os << *i;
+    else if (auto* l = boost::any_cast<int64_t>(&a)) os << *l;
+    else if (auto* u = boost::any_cast<uint64_t>(&a)) os << *u;
+    else if (auto* d = boost::any_cast<double>(&a)) os << *d;
+    else if (auto* b = boost::any_cast<bool>(&a)) os << *b;
+    else os << "(set)";
+    out.emplace_back("--" + name, os.str());
+  }
+  return out;
+}
+
+ModelOptions model_options_from(const po::variables_map& vm, const Cluster& cluster) {
   ModelOptions o;
+  o.rng_stream = static_cast<uint64_t>(cluster.rank);
   o.config = model_config_from(vm);
   as_usage_error([&] {
     o.batch = vm["batch"].as<int64_t>();
@@ -112,8 +149,11 @@ ModelOptions model_options_from(const po::variables_map& vm) {
     o.init = parse_init_recipe(vm["init"].as<std::string>());
     o.dropout = vm["dropout"].as<double>();
     ALEXNET_CHECK(o.dropout >= 0 && o.dropout < 1, "--dropout must be in [0, 1), got " << o.dropout);
-    const int threads = vm["threads"].as<int>();
+    int threads = vm["threads"].as<int>();
     ALEXNET_CHECK(threads >= 0, "--threads must be >= 0, got " << threads);
+    // Ranks sharing a node share its cores (oversubscribed OpenMP threads spin against each other).
+    if (threads == 0 && cluster.local_size > 1)
+      threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / cluster.local_size);
     set_cpu_threads(threads);
     return 0;
   });

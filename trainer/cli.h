@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "cluster.h"
+#include "data_parallel.h"
 #include "error.h"
 #include "model.h"
 #include "model_config.h"
@@ -37,8 +39,14 @@ ModelConfig model_config_from(const boost::program_options::variables_map& vm);
 
 // Options of the commands that run the model (batch, layout, device, threads, seed, init, dropout)
 // and the ModelOptions they describe (also applies --threads).
+// Also the data-parallel options (--bucket-mb, --overlap).
 void add_run_options(boost::program_options::options_description& desc, int64_t default_batch);
-ModelOptions model_options_from(const boost::program_options::variables_map& vm);
+// --threads 0 means the node's cores shared among its ranks; rng_stream is the rank.
+ModelOptions model_options_from(const boost::program_options::variables_map& vm, const Cluster& cluster);
+DataParallelOptions data_parallel_from(const boost::program_options::variables_map& vm);
+
+// Every option's value as text (what check_same_config compares), except the rank-local ones.
+std::vector<std::pair<std::string, std::string>> options_as_config(const boost::program_options::variables_map& vm);
 
 // Turns an Error raised while reading options into a UsageError (exit 2, printed once).
 template <class F>

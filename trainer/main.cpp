@@ -24,8 +24,8 @@ void print_usage() {
 
 int main(int argc, char** argv) {
   alexnet::init_logging(0);
-  int provided = 0;
-  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+  int provided = 0;  // the communication thread overlapping backward needs more than FUNNELED
+  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
     std::fprintf(stderr, "alexnet: MPI_Init_thread failed\n");
     return 1;
   }

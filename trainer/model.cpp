@@ -145,7 +145,7 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
     T.relu7 = std::make_unique<Relu>(nm("relu7"), Shape{n, f}, L, dev);
     T.fc8 = std::make_unique<FullyConnected>(nm("fc8"), FcSpec{2 * f, k}, n, dev);
     if (o.dropout > 0) {
-      const uint64_t seed = mix64(o.seed ^ mix64(0xd50 + static_cast<uint64_t>(t)));
+      const uint64_t seed = mix64(o.seed ^ mix64(0xd50 + static_cast<uint64_t>(t)) ^ mix64(~o.rng_stream));
       T.drop6 = std::make_unique<Dropout>(nm("drop6"), o.dropout, Shape{n, f}, L, dev, mix64(seed + 6));
       T.drop7 = std::make_unique<Dropout>(nm("drop7"), o.dropout, Shape{n, f}, L, dev, mix64(seed + 7));
     }
@@ -312,6 +312,9 @@ void AlexNet::l2_loss_grad() {
 
 void AlexNet::backward() {
   std::array<Tower*, kTowers> T{towers_[0].get(), towers_[1].get()};
+  auto ready = [&](int t, const char* layer) {
+    if (grad_ready_) grad_ready_(t, layer);
+  };
   auto W = [&](int t, const char* layer) { return weight(t, layer); };
   auto GW = [&](int t, const char* layer) { return weight_grad(t, layer); };
   auto GB = [&](int t, const char* layer) { return bias_grad(t, layer); };
@@ -319,8 +322,11 @@ void AlexNet::backward() {
   { Scope s(*this, r_logits_, true); exchange_->split(*dlogits_, {*T[0]->df8, *T[1]->df8}); }
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
-    Scope s(*this, X.r_fc8, true);
-    X.fc8->backward(*g8_[t], W(t, "fc8"), *X.df8, *X.dg8, GW(t, "fc8"), GB(t, "fc8"));
+    {
+      Scope s(*this, X.r_fc8, true);
+      X.fc8->backward(*g8_[t], W(t, "fc8"), *X.df8, *X.dg8, GW(t, "fc8"), GB(t, "fc8"));
+    }
+    ready(t, "fc8");
   }
   // dd7 is the gradient w.r.t. the dropout output (or the ReLU output when there is no dropout).
   auto dout7 = [](Tower& X) -> const Tensor& { return X.drop7 ? *X.dd7 : *X.df7; };
@@ -334,8 +340,11 @@ void AlexNet::backward() {
       if (drop) drop->backward(*dd, *df);
     }
     { Scope s(*this, r_relu, true); relu.backward(*f, *df, *df); }
-    Scope s(*this, r_fc, true);
-    fc.backward(in, W(t, layer), *df, *dg, GW(t, layer), GB(t, layer));
+    {
+      Scope s(*this, r_fc, true);
+      fc.backward(in, W(t, layer), *df, *dg, GW(t, layer), GB(t, layer));
+    }
+    ready(t, layer);
   };
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
@@ -354,10 +363,13 @@ void AlexNet::backward() {
     { Scope s(*this, X.r_pool5, true); X.pool5->backward(*X.dp5, *X.dc5); }
     { Scope s(*this, X.r_relu5, true); X.relu5->backward(*X.c5, *X.dc5, *X.dc5); }
     { Scope s(*this, X.r_conv5, true); X.conv5->backward(*X.c4, W(t, "conv5"), *X.dc5, *X.dc4, GW(t, "conv5"), GB(t, "conv5")); }
+    ready(t, "conv5");
     { Scope s(*this, X.r_relu4, true); X.relu4->backward(*X.c4, *X.dc4, *X.dc4); }
     { Scope s(*this, X.r_conv4, true); X.conv4->backward(*X.c3, W(t, "conv4"), *X.dc4, *X.dc3, GW(t, "conv4"), GB(t, "conv4")); }
+    ready(t, "conv4");
     { Scope s(*this, X.r_relu3, true); X.relu3->backward(*X.c3, *X.dc3, *X.dc3); }
     { Scope s(*this, X.r_conv3, true); X.conv3->backward(*g3_[t], W(t, "conv3"), *X.dc3, *X.dg3, GW(t, "conv3"), GB(t, "conv3")); }
+    ready(t, "conv3");
   }
   { Scope s(*this, r_g3_, true); exchange_->reduce_scatter({*T[0]->dg3, *T[1]->dg3}, {*T[0]->dp2, *T[1]->dp2}); }
   for (int t = 0; t < kTowers; ++t) {
@@ -366,16 +378,18 @@ void AlexNet::backward() {
     { Scope s(*this, X.r_norm2, true); X.norm2->backward(*X.c2, *X.dn2, *X.dc2); }
     { Scope s(*this, X.r_relu2, true); X.relu2->backward(*X.c2, *X.dc2, *X.dc2); }
     { Scope s(*this, X.r_conv2, true); X.conv2->backward(*X.p1, W(t, "conv2"), *X.dc2, *X.dp1, GW(t, "conv2"), GB(t, "conv2")); }
+    ready(t, "conv2");
     { Scope s(*this, X.r_pool1, true); X.pool1->backward(*X.dp1, *X.dn1); }
     { Scope s(*this, X.r_norm1, true); X.norm1->backward(*X.c1, *X.dn1, *X.dc1); }
     { Scope s(*this, X.r_relu1, true); X.relu1->backward(*X.c1, *X.dc1, *X.dc1); }
     { Scope s(*this, X.r_conv1, true); X.conv1->backward(*images_, W(t, "conv1"), *X.dc1, Tensor{}, GW(t, "conv1"), GB(t, "conv1")); }
+    ready(t, "conv1");
   }
 }
 
-void AlexNet::update(double lr, const SgdConfig& sgd) {
+void AlexNet::update(double lr, const SgdConfig& sgd, float grad_scale) {
   Scope s(*this, r_update_, true);
-  for (auto& p : params_) sgd_update(p.all_values(), p.all_grads(), p.all_momentum(), lr, sgd);
+  for (auto& p : params_) sgd_update(p.all_values(), p.all_grads(), p.all_momentum(), lr, sgd, grad_scale);
 }
 
 std::vector<uint64_t> AlexNet::rng_state() const {

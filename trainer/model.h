@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@ struct ModelOptions {
   ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;  // conv2..conv5 (conv1 is direct)
   Device device = Device::cpu();  // both towers
   uint64_t seed = 1;
+  uint64_t rng_stream = 0;  // mixed into the dropout seeds: the rank, so ranks draw different masks
   InitRecipe init = InitRecipe::caffe;
   double dropout = 0.5;  // 0: no dropout layers (for equivalence tests)
 };
@@ -59,7 +61,13 @@ class AlexNet {
   LossStats loss();                  // softmax cross-entropy on logits and labels, and its gradient
   void l2_loss_grad();               // the gradient of 0.5 * sum(logits^2) (the seed's objective)
   void backward();                   // from the logits' gradient into every tower's gradients
-  void update(double lr, const SgdConfig& sgd);  // both towers
+  // Both towers; grad_scale multiplies the gradients (1/ranks turns summed gradients into means).
+  void update(double lr, const SgdConfig& sgd, float grad_scale = 1.f);
+
+  // Called during backward as soon as tower t's gradients of a layer ("fc8", ..., "conv1") are
+  // complete: where data parallelism starts the all-reduce of a bucket.
+  using GradReadyHook = std::function<void(int tower, const std::string& layer)>;
+  void set_grad_ready_hook(GradReadyHook hook) { grad_ready_ = std::move(hook); }
 
   TowerParams& params(int tower);
   const TowerParams& params(int tower) const;
@@ -92,6 +100,7 @@ class AlexNet {
   std::vector<std::string> rows_;
   std::vector<double> fwd_s_, bwd_s_;
   bool timing_ = false;
+  GradReadyHook grad_ready_;
 
   std::unique_ptr<TowerExchange> exchange_;
   std::array<std::unique_ptr<Tower>, kTowers> towers_;

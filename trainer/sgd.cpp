@@ -33,7 +33,7 @@ std::string LrSchedule::str() const {
 }
 
 void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentum, double lr,
-                const SgdConfig& c) {
+                const SgdConfig& c, float grad_scale) {
   ALEXNET_CHECK(values.shape == grads.shape && values.shape == momentum.shape,
                 "sgd_update: shapes differ: " << values.str() << ", " << grads.str() << ", " << momentum.str());
   ALEXNET_CHECK(values.device.is_cpu(), "sgd_update: the CUDA update is not built yet");
@@ -42,7 +42,7 @@ void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentu
   float* v = momentum.f32();
   const float mu = static_cast<float>(c.momentum);
   const float decay_lr = static_cast<float>(c.weight_decay * lr);
-  const float neg_lr = static_cast<float>(-lr);
+  const float neg_lr = static_cast<float>(-lr) * grad_scale;
   const int64_t n = values.numel();
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {

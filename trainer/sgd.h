@@ -31,8 +31,9 @@ struct LrSchedule {
   std::string str() const;
 };
 
-// One update of a flat buffer triple (values, grads, momentum: same shape and device).
+// One update of a flat buffer triple (values, grads, momentum: same shape and device), the
+// gradients multiplied by grad_scale first (1/ranks after a summing all-reduce).
 void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentum, double lr,
-                const SgdConfig& c);
+                const SgdConfig& c, float grad_scale = 1.f);
 
 }  // namespace alexnet

@@ -36,23 +36,93 @@ std::vector<int64_t> parse_steps(const std::string& s) {
 
 }  // namespace
 
-TrainResult train(const TrainConfig& cfg, AlexNet& net) {
+const std::vector<std::string>& Phases::names() {
+  static const std::vector<std::string> n = {"data", "forward", "backward", "all-reduce", "all-reduce exposed",
+                                             "update", "step"};
+  return n;
+}
+
+std::vector<double> Phases::values() const { return {data, forward, backward, allreduce, exposed, update, step}; }
+
+Phases& Phases::operator+=(const Phases& o) {
+  data += o.data, forward += o.forward, backward += o.backward, allreduce += o.allreduce;
+  exposed += o.exposed, update += o.update, step += o.step;
+  return *this;
+}
+
+Phases Phases::scaled(double f) const {
+  return {data * f, forward * f, backward * f, allreduce * f, exposed * f, update * f, step * f};
+}
+
+void print_across_ranks(const Cluster& c, const std::string& title, const std::vector<std::string>& rows,
+                        const std::vector<double>& values, double unit_scale, const char* unit) {
+  const std::vector<double> all = gather_to_root(c, values);
+  if (!c.root()) return;
+  std::printf("%s\n%-22s %10s %10s %10s  %s\n", title.c_str(), "", "min", "median", "max", "slowest rank");
+  for (size_t k = 0; k < rows.size(); ++k) {
+    std::vector<double> v;
+    int slowest = 0;
+    for (int r = 0; r < c.size; ++r) {
+      v.push_back(all[static_cast<size_t>(r) * rows.size() + k]);
+      if (v.back() > v[static_cast<size_t>(slowest)]) slowest = r;
+    }
+    const Summary s = summarize(v);
+    std::printf("%-22s %10.2f %10.2f %10.2f  %d  (%s)\n", rows[k].c_str(), s.min * unit_scale, s.median * unit_scale,
+                s.max * unit_scale, slowest, unit);
+  }
+}
+
+namespace {
+
+// Sums loss statistics over the ranks (every rank gets the total).
+LossStats sum_over_ranks(const Cluster& c, LossStats s) {
+  if (c.alone()) return s;
+  double v[4] = {s.loss, static_cast<double>(s.top1), static_cast<double>(s.top5), static_cast<double>(s.count)};
+  MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_DOUBLE, MPI_SUM, c.world);
+  return {v[0], static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]), static_cast<int64_t>(v[3])};
+}
+
+// Rank 0 loads the checkpoint; every rank gets its weights, momentum and state.
+std::string resume_everywhere(const TrainConfig& cfg, AlexNet& net, DataParallel& dp, TrainState* st) {
+  const Cluster& c = dp.cluster();
+  const std::string what = cfg.resume == "auto" ? cfg.checkpoint_dir : cfg.resume;
+  ALEXNET_CHECK(!what.empty(), "--resume auto needs --checkpoint-dir");
+  std::string loaded;
+  on_root(c, [&] { loaded = resume_from(what, net, st); });
+  if (c.alone()) return loaded;
+  int64_t v[4] = {st->step, st->samples_seen, st->dataset_size, loaded.empty() ? 0 : 1};
+  MPI_Bcast(v, 4, MPI_INT64_T, 0, c.world);
+  if (v[3] == 0) return "";
+  st->step = v[0], st->samples_seen = v[1], st->dataset_size = v[2];
+  st->rng = net.rng_state();
+  uint64_t n = st->rng.size();
+  MPI_Bcast(&n, 1, MPI_UINT64_T, 0, c.world);
+  st->rng.resize(n);
+  MPI_Bcast(st->rng.data(), static_cast<int>(n), MPI_UINT64_T, 0, c.world);
+  net.set_rng_state(st->rng);
+  dp.broadcast_params();
+  return c.root() ? loaded : "(rank 0's)";
+}
+
+}  // namespace
+
+TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) {
   const ModelOptions& mo = net.options();
-  const int64_t batch = mo.batch;
+  const int64_t batch = mo.batch, global_batch = batch * cluster.size;
   const int64_t data_classes = cfg.data_classes > 0 ? cfg.data_classes : mo.config.classes;
   ALEXNET_CHECK(data_classes <= mo.config.classes,
                 "--data-classes " << data_classes << " exceeds the model's " << mo.config.classes << " classes");
   SyntheticDataset data(cfg.synthetic_samples, data_classes, mo.config.input_size, mo.seed);
+  DataParallel dp(net, cluster, cfg.parallel);
 
   TrainState st;
   TrainResult res;
   if (!cfg.resume.empty()) {
-    const std::string what = cfg.resume == "auto" ? cfg.checkpoint_dir : cfg.resume;
-    ALEXNET_CHECK(!what.empty(), "--resume auto needs --checkpoint-dir");
-    const std::string loaded = resume_from(what, net, &st);
-    if (loaded.empty()) LOG_INFO << "train: no checkpoint in " << what << ", starting from step 0";
+    const std::string loaded = resume_everywhere(cfg, net, dp, &st);
+    if (loaded.empty()) LOG_INFO << "train: no checkpoint found, starting from step 0";
     else LOG_INFO << "train: resumed from " << loaded << " at step " << st.step << " (sample " << st.samples_seen << ")";
   }
+  if (st.step == 0) dp.broadcast_params();  // the same start everywhere, whatever each rank drew
   if (st.dataset_size != 0 && st.dataset_size != data.size())
     LOG_WARN << "train: the checkpoint's data set had " << st.dataset_size << " samples, this one has " << data.size()
              << "; continuing at sample " << st.samples_seen;
@@ -60,23 +130,34 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net) {
   res.first_step = st.step;
   net.set_training(true);
   net.enable_timing(false);
+  res.layer_rows = net.timing_rows();
+  res.layer_forward_s.assign(res.layer_rows.size(), 0.0);
+  res.layer_backward_s.assign(res.layer_rows.size(), 0.0);
 
   // Staging for the batch: the data generator writes host memory in the model's image layout.
   OwnedTensor images(net.images().shape, Device::cpu(), net.images().layout);
   OwnedTensor labels(net.labels().shape, Device::cpu(), Layout::nchw, DType::i32);
 
   LossStats window;
+  Phases window_phases;
   int64_t window_steps = 0;
   double window_t0 = now_seconds();
   auto save = [&] {
     st.rng = net.rng_state();
-    res.last_checkpoint = save_checkpoint(cfg.checkpoint_dir, net, st, cfg.keep);
-    LOG_INFO << "train: checkpoint " << res.last_checkpoint;
+    on_root(cluster, [&] {
+      res.last_checkpoint = save_checkpoint(cfg.checkpoint_dir, net, st, cfg.keep);
+      LOG_INFO << "train: checkpoint " << res.last_checkpoint;
+    });
   };
 
   for (int64_t step = st.step; step < cfg.steps; ++step) {
+    const bool profile = cfg.profile_every > 0 && step % cfg.profile_every == 0;
+    net.enable_timing(profile);
+    if (profile) net.clear_timing();
+    Phases ph;
     const double t0 = now_seconds();
-    data.fill(*images, *labels, st.samples_seen);
+    // This rank's slice of the global batch [samples_seen, samples_seen + global_batch).
+    data.fill(*images, *labels, st.samples_seen + cluster.rank * batch);
     copy(net.images(), *images);
     copy(net.labels(), *labels);
     const double t1 = now_seconds();
@@ -85,18 +166,26 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net) {
     const double t2 = now_seconds();
     net.backward();
     const double t3 = now_seconds();
+    const CommTimes ct = dp.finish_backward();
     const double lr = cfg.lr.at(step);
-    net.update(lr, cfg.sgd);
     const double t4 = now_seconds();
+    net.update(lr, cfg.sgd, dp.grad_scale());
+    const double t5 = now_seconds();
+    ph = {t1 - t0, t2 - t1, t3 - t2, ct.allreduce_s, t4 - t3, t5 - t4, t5 - t0};
+    if (profile) {
+      for (size_t k = 0; k < res.layer_rows.size(); ++k) {
+        res.layer_forward_s[k] += net.forward_seconds()[k];
+        res.layer_backward_s[k] += net.backward_seconds()[k];
+      }
+      ++res.profiled_steps;
+    }
 
     st.step = step + 1;
-    st.samples_seen += batch;
-    res.step_s.push_back(t4 - t0);
+    st.samples_seen += global_batch;
+    res.step_s.push_back(ph.step);
     res.loss.push_back(ls.loss);
-    res.data_s += t1 - t0;
-    res.forward_s += t2 - t1;
-    res.backward_s += t3 - t2;
-    res.update_s += t4 - t3;
+    res.total += ph;
+    window_phases += ph;
     window.loss += ls.loss;
     window.top1 += ls.top1;
     window.top5 += ls.top5;
@@ -106,26 +195,47 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net) {
     const bool last = st.step == cfg.steps;
     if (st.step % cfg.log_every == 0 || last) {
       const double dt = now_seconds() - window_t0;
-      char line[256];
+      const LossStats all = sum_over_ranks(cluster, window);
+      const double mean_loss = all.loss / static_cast<double>(window_steps * cluster.size);
+      const Phases mean = window_phases.scaled(1.0 / static_cast<double>(window_steps));
+      char line[320];
       std::snprintf(line, sizeof line,
-                    "step %lld/%lld epoch %.2f loss %.4f top-1 %.1f%% top-5 %.1f%% lr %.3g %.1f images/s",
-                    static_cast<long long>(st.step), static_cast<long long>(cfg.steps),
-                    st.epoch(),
-                    window.loss / static_cast<double>(window_steps), 100.0 * window.top1 / window.count,
-                    100.0 * window.top5 / window.count, lr, static_cast<double>(window.count) / dt);
-      const double n = static_cast<double>(res.step_s.size());
-      char split[160];
-      std::snprintf(split, sizeof split, " (per step: data %.0f ms, forward %.0f ms, backward %.0f ms, update %.0f ms)",
-                    1e3 * res.data_s / n, 1e3 * res.forward_s / n, 1e3 * res.backward_s / n, 1e3 * res.update_s / n);
-      LOG_INFO << line << split;
-      res.last_window = window;
-      res.last_window.loss /= static_cast<double>(window_steps);
+                    "step %lld/%lld epoch %.2f loss %.4f top-1 %.1f%% top-5 %.1f%% lr %.3g %.1f images/s "
+                    "(per step: data %.0f ms, forward %.0f, backward %.0f, all-reduce %.0f of which exposed %.0f, "
+                    "update %.0f)",
+                    static_cast<long long>(st.step), static_cast<long long>(cfg.steps), st.epoch(), mean_loss,
+                    100.0 * all.top1 / all.count, 100.0 * all.top5 / all.count, lr,
+                    static_cast<double>(all.count) / dt, 1e3 * mean.data, 1e3 * mean.forward, 1e3 * mean.backward,
+                    1e3 * mean.allreduce, 1e3 * mean.exposed, 1e3 * mean.update);
+      std::string across;
+      if (!cluster.alone()) {
+        const std::vector<double> v = gather_to_root(cluster, {mean.step, mean.exposed});
+        if (cluster.root()) {
+          std::vector<double> steps, exposed;
+          for (int r = 0; r < cluster.size; ++r) steps.push_back(v[2 * r]), exposed.push_back(v[2 * r + 1]);
+          const Summary ss = summarize(steps), se = summarize(exposed);
+          char buf[200];
+          std::snprintf(buf, sizeof buf, "; over %d ranks: step min/median/max %.0f/%.0f/%.0f ms, exposed %.0f/%.0f/%.0f ms",
+                        cluster.size, 1e3 * ss.min, 1e3 * ss.median, 1e3 * ss.max, 1e3 * se.min, 1e3 * se.median,
+                        1e3 * se.max);
+          across = buf;
+        }
+      }
+      LOG_INFO << line << across;
+      res.last_window = all;
+      res.last_window.loss = mean_loss;
       window = LossStats{};
+      window_phases = Phases{};
       window_steps = 0;
       window_t0 = now_seconds();
     }
     if (!cfg.checkpoint_dir.empty() && !last && cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) save();
   }
+  if (res.profiled_steps > 0)
+    for (size_t k = 0; k < res.layer_rows.size(); ++k) {
+      res.layer_forward_s[k] /= static_cast<double>(res.profiled_steps);
+      res.layer_backward_s[k] /= static_cast<double>(res.profiled_steps);
+    }
   res.last_step = st.step;
   if (!cfg.checkpoint_dir.empty() && res.last_step > res.first_step) save();
   return res;
@@ -151,16 +261,19 @@ int cmd_train(const std::vector<std::string>& args) {
       ("checkpoint-every", po::value<int64_t>()->default_value(0), "steps between checkpoints (0: only at the end)")
       ("keep", po::value<int>()->default_value(3), "checkpoints kept")
       ("resume", po::value<std::string>()->default_value(""), "a checkpoint file, a folder (its newest), or auto")
+      ("profile-every", po::value<int64_t>()->default_value(0),
+       "time every layer on every K-th step and report each layer's min/median/max over ranks (0: off)")
+      ("profile-layers", "time every layer on every step (as --profile-every 1)")
       ("json", po::value<std::string>(), "write the run's summary and per-step times and losses here");
   po::variables_map vm;
   if (!parse_options("train", desc, args, vm)) return 0;
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  check_same_config(cluster, options_as_config(vm));
   TrainConfig cfg;
-  cfg.model = model_options_from(vm);
-  int world = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &world);
+  cfg.model = model_options_from(vm, cluster);
+  cfg.parallel = data_parallel_from(vm);
+  const int world = cluster.size;
   as_usage_error([&] {
-    ALEXNET_CHECK(world == 1, "alexnet train runs on one rank for now (data parallel training is not built yet); "
-                                  << world << " ranks were started");
     cfg.steps = vm["steps"].as<int64_t>();
     ALEXNET_CHECK(cfg.steps >= 1, "--steps must be at least 1");
     cfg.synthetic_samples = vm["synthetic-samples"].as<int64_t>();
@@ -192,9 +305,17 @@ int cmd_train(const std::vector<std::string>& args) {
     cfg.keep = vm["keep"].as<int>();
     ALEXNET_CHECK(cfg.keep >= 1, "--keep must be at least 1");
     cfg.resume = vm["resume"].as<std::string>();
+    cfg.profile_every = vm.count("profile-layers") ? 1 : vm["profile-every"].as<int64_t>();
+    ALEXNET_CHECK(cfg.profile_every >= 0, "--profile-every must be >= 0");
+    ALEXNET_CHECK(cfg.synthetic_samples >= cfg.model.batch * world,
+                  "--synthetic-samples " << cfg.synthetic_samples << " is smaller than one global batch ("
+                                         << cfg.model.batch << " x " << world << " ranks)");
     return 0;
   });
 
+  LOG_INFO << "train: " << world << (world == 1 ? " rank" : " ranks") << " x batch " << cfg.model.batch
+           << " (global " << cfg.model.batch * world << "), gradient buckets of " << cfg.parallel.bucket_mb
+           << " MB, overlap " << (cfg.parallel.overlap ? "on" : "off");
   LOG_INFO << "train: AlexNet " << cfg.model.config.input_size << "px, " << cfg.model.config.classes
            << " classes, batch " << cfg.model.batch << ", " << layout_name(cfg.model.layout) << " on "
            << cfg.model.device.str() << " (" << cpu_threads() << " threads), " << cfg.lr.str() << ", momentum "
@@ -204,7 +325,7 @@ int cmd_train(const std::vector<std::string>& args) {
            << " classes";
   AlexNet net(cfg.model);
   const double t0 = now_seconds();
-  TrainResult r = train(cfg, net);
+  TrainResult r = train(cfg, net, cluster);
   const double wall = now_seconds() - t0;
   const int64_t steps = r.last_step - r.first_step;
   if (steps == 0) {
@@ -212,19 +333,44 @@ int cmd_train(const std::vector<std::string>& args) {
     return 0;
   }
   const Summary s = summarize(r.step_s);
-  const double total = r.data_s + r.forward_s + r.backward_s + r.update_s;
-  std::printf("\nTraining finished: steps %lld..%lld, %lld images in %.1f s, %.1f images/s\n",
-              static_cast<long long>(r.first_step), static_cast<long long>(r.last_step),
-              static_cast<long long>(steps * cfg.model.batch), wall, static_cast<double>(cfg.model.batch) / s.mean);
-  std::printf("  step time %.3f +/- %.3f s (median %.3f); data %.1f%%, forward %.1f%%, backward %.1f%%, update %.1f%%\n",
-              s.mean, s.sd, s.median, 100 * r.data_s / total, 100 * r.forward_s / total, 100 * r.backward_s / total,
-              100 * r.update_s / total);
-  std::printf("  loss: first step %.4f, last window %.4f (top-1 %.1f%%, top-5 %.1f%%)\n", r.loss.front(),
-              r.last_window.loss, 100.0 * r.last_window.top1 / std::max<int64_t>(1, r.last_window.count),
-              100.0 * r.last_window.top5 / std::max<int64_t>(1, r.last_window.count));
-  if (!r.last_checkpoint.empty()) std::printf("  checkpoint: %s\n", r.last_checkpoint.c_str());
+  const Phases& T = r.total;
+  const double total = T.step;
+  if (cluster.root()) {
+    std::printf("\nTraining finished: steps %lld..%lld on %d rank%s, %lld images in %.1f s, %.1f images/s\n",
+                static_cast<long long>(r.first_step), static_cast<long long>(r.last_step), world, world == 1 ? "" : "s",
+                static_cast<long long>(steps * cfg.model.batch * world), wall,
+                static_cast<double>(cfg.model.batch * world) / s.mean);
+    std::printf("  step time %.3f +/- %.3f s (median %.3f); data %.1f%%, forward %.1f%%, backward %.1f%%, "
+                "exposed all-reduce %.1f%% (all-reduce %.3f s per step), update %.1f%%\n",
+                s.mean, s.sd, s.median, 100 * T.data / total, 100 * T.forward / total, 100 * T.backward / total,
+                100 * T.exposed / total, T.allreduce / static_cast<double>(steps), 100 * T.update / total);
+    std::printf("  loss: first step %.4f, last window %.4f (top-1 %.1f%%, top-5 %.1f%%)\n", r.loss.front(),
+                r.last_window.loss, 100.0 * r.last_window.top1 / std::max<int64_t>(1, r.last_window.count),
+                100.0 * r.last_window.top5 / std::max<int64_t>(1, r.last_window.count));
+    if (!r.last_checkpoint.empty()) std::printf("  checkpoint: %s\n", r.last_checkpoint.c_str());
+  }
+  const Phases mean = T.scaled(1.0 / static_cast<double>(steps));
+  if (world > 1)
+    print_across_ranks(cluster, "\nPhases per step across " + std::to_string(world) + " ranks (ms):", Phases::names(),
+                       mean.values(), 1e3, "ms");
+  if (r.profiled_steps > 0) {
+    std::vector<std::string> rows;
+    std::vector<double> values;
+    for (size_t k = 0; k < r.layer_rows.size(); ++k) {
+      rows.push_back(r.layer_rows[k] + " fwd");
+      values.push_back(r.layer_forward_s[k]);
+      rows.push_back(r.layer_rows[k] + " bwd");
+      values.push_back(r.layer_backward_s[k]);
+    }
+    print_across_ranks(cluster,
+                       "\nPer-layer times over " + std::to_string(r.profiled_steps) + " profiled steps, across " +
+                           std::to_string(world) + (world == 1 ? " rank" : " ranks") + " (ms per step, both towers):",
+                       rows, values, 1e3, "ms");
+  }
   std::fflush(stdout);
-  if (vm.count("json")) {
+  const std::vector<double> every_rank = gather_to_root(cluster, mean.values());
+  const std::vector<double> every_step = gather_to_root(cluster, r.step_s);
+  if (vm.count("json") && cluster.root()) {
     JsonWriter j;
     j.begin_object().value("tool", "alexnet train").value("version", code_version());
     j.begin_object("config")
@@ -243,13 +389,19 @@ int cmd_train(const std::vector<std::string>& args) {
         .value("sd_step_s", s.sd)
         .value("median_step_s", s.median)
         .value("images_per_s", static_cast<double>(cfg.model.batch) / s.mean)
-        .value("data_s", r.data_s)
-        .value("forward_s", r.forward_s)
-        .value("backward_s", r.backward_s)
-        .value("update_s", r.update_s)
+        .value("ranks", static_cast<int64_t>(world))
         .array("step_s", r.step_s)
-        .array("loss", r.loss)
-        .end_object();
+        .array("loss", r.loss);
+    j.begin_array("per_rank");
+    const size_t np = Phases::names().size();
+    for (int rk = 0; rk < world; ++rk) {
+      j.begin_object().value("rank", rk);
+      for (size_t k = 0; k < np; ++k) j.value(Phases::names()[k] + " mean_s", every_rank[rk * np + k]);
+      j.array("step_s", std::vector<double>(every_step.begin() + rk * static_cast<long>(r.step_s.size()),
+                                            every_step.begin() + (rk + 1) * static_cast<long>(r.step_s.size())));
+      j.end_object();
+    }
+    j.end_array().end_object();
     JsonWriter::write_file(vm["json"].as<std::string>(), j.str());
   }
   return 0;

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "checkpoint.h"
+#include "cluster.h"
+#include "data_parallel.h"
 #include "model.h"
 #include "sgd.h"
 
@@ -25,17 +27,38 @@ struct TrainConfig {
   int64_t checkpoint_every = 0;   // steps between checkpoints (0: only at the end)
   int keep = 3;
   std::string resume;             // "" | file | folder | "auto" (the newest in checkpoint_dir, if any)
+  DataParallelOptions parallel;
+  int64_t profile_every = 0;      // time every layer on every K-th step (0: never)
+};
+
+// Seconds per phase of a step. allreduce may overlap backward; exposed is the part that did not.
+struct Phases {
+  double data = 0, forward = 0, backward = 0, allreduce = 0, exposed = 0, update = 0, step = 0;
+  static const std::vector<std::string>& names();
+  std::vector<double> values() const;
+  Phases& operator+=(const Phases& o);
+  Phases scaled(double f) const;
 };
 
 struct TrainResult {
   int64_t first_step = 0, last_step = 0;  // trained [first_step, last_step)
-  std::vector<double> step_s, loss;       // per step trained here
-  double data_s = 0, forward_s = 0, backward_s = 0, update_s = 0;  // totals
-  LossStats last_window;                  // summed over the last log window
+  std::vector<double> step_s, loss;       // per step trained here (loss: mean over all ranks)
+  Phases total;                           // this rank's totals
+  LossStats last_window;                  // over all ranks, the last log window (loss: mean)
   std::string last_checkpoint;
+  // Per-layer times (seconds per step, this rank) over the profiled steps.
+  std::vector<std::string> layer_rows;
+  std::vector<double> layer_forward_s, layer_backward_s;
+  int64_t profiled_steps = 0;
 };
 
-// Trains `net` (built from cfg.model) in place.
-TrainResult train(const TrainConfig& cfg, AlexNet& net);
+// Trains `net` (built from cfg.model) in place, as one rank of `cluster` (default: alone). Each rank
+// takes its own slice of every global batch; gradients are averaged across ranks.
+TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster = Cluster{});
+
+// Rank 0 prints min / median / max over ranks of the per-rank values of each row (collective).
+// values: this rank's numbers, one per row; unit_scale multiplies them for printing.
+void print_across_ranks(const Cluster& c, const std::string& title, const std::vector<std::string>& rows,
+                        const std::vector<double>& values, double unit_scale, const char* unit);
 
 }  // namespace alexnet

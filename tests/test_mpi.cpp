@@ -1,0 +1,139 @@
+// Data parallelism under mpiexec (2 and 4 ranks, on the CPU): after training steps every rank
+// holds bit-identical weights; R ranks with batch b make the same updates as one process with
+// batch R*b (dropout off), with overlap on and off and with one or many buckets; buckets cover the
+// flat gradients exactly, in backward order. Every rank runs every test; failures anywhere fail
+// every rank's exit code.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "data_parallel.h"
+#include "device.h"
+#include "train.h"
+
+namespace alexnet {
+namespace {
+
+TrainConfig small_config(int64_t batch) {
+  TrainConfig c;
+  c.model.config.input_size = 67;
+  c.model.config.classes = 10;
+  c.model.config.width = 0.25;
+  c.model.batch = batch;
+  c.model.seed = 9;
+  c.steps = 3;
+  c.synthetic_samples = 256;
+  c.sgd = {0.05, 0.9, 0.0005};
+  c.lr.base_lr = 0.05;
+  c.log_every = 1000;
+  return c;
+}
+
+std::vector<float> values(AlexNet& net, int t) {
+  const Tensor v = net.params(t).all_values();
+  return std::vector<float>(v.f32(), v.f32() + v.numel());
+}
+
+TEST(DataParallel, EveryRankHoldsBitIdenticalWeights) {
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  for (bool overlap : {true, false}) {
+    SCOPED_TRACE(overlap ? "overlap on" : "overlap off");
+    TrainConfig c = small_config(4);
+    c.model.dropout = 0.5;  // each rank draws its own masks
+    c.model.rng_stream = static_cast<uint64_t>(cluster.rank);
+    c.parallel = {1.0, overlap};  // 1 MB buckets: several per tower
+    AlexNet net(c.model);
+    train(c, net, cluster);
+    for (int t = 0; t < 2; ++t) {
+      std::vector<float> mine = values(net, t), root = mine;
+      MPI_Bcast(root.data(), static_cast<int>(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
+      int differs = std::memcmp(mine.data(), root.data(), mine.size() * sizeof(float)) != 0, ranks_differing = 0;
+      MPI_Allreduce(&differs, &ranks_differing, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);  // every rank sees it
+      EXPECT_EQ(ranks_differing, 0) << ranks_differing << " rank(s) hold tower " << t << " weights unlike rank 0's";
+    }
+  }
+}
+
+TEST(DataParallel, RanksEqualOneProcessWithTheWholeBatch) {
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  const int64_t b = 4;
+  struct Variant {
+    bool overlap;
+    double bucket_mb;
+  };
+  for (Variant v : {Variant{true, 25}, Variant{true, 0.5}, Variant{false, 25}, Variant{false, 0.5}}) {
+    SCOPED_TRACE(std::string(v.overlap ? "overlap on" : "overlap off") + ", buckets of " + std::to_string(v.bucket_mb) + " MB");
+    TrainConfig c = small_config(b);
+    c.model.dropout = 0;
+    c.parallel = {v.bucket_mb, v.overlap};
+    AlexNet net(c.model);
+    const TrainResult r = train(c, net, cluster);
+
+    TrainConfig whole = small_config(b * cluster.size);  // the same samples in one batch
+    whole.model.dropout = 0;
+    AlexNet ref(whole.model);
+    const TrainResult rr = train(whole, ref);  // alone
+    EXPECT_NEAR(r.last_window.loss, rr.last_window.loss, 1e-4 * std::fabs(rr.last_window.loss));
+    for (int t = 0; t < 2; ++t) {
+      const auto got = values(net, t), want = values(ref, t);
+      double max_abs = 0, worst = 0;
+      size_t bad = 0;
+      for (size_t i = 0; i < want.size(); ++i) max_abs = std::max(max_abs, std::fabs(double(want[i])));
+      for (size_t i = 0; i < want.size(); ++i) {
+        const double err = std::fabs(double(got[i]) - want[i]);
+        worst = std::max(worst, err);
+        bad += err > 1e-6 * max_abs + 1e-4 * std::fabs(double(want[i]));
+      }
+      EXPECT_EQ(bad, 0u) << "tower " << t << ": " << bad << " weights differ; worst abs error " << worst
+                         << " (largest weight " << max_abs << ")";
+    }
+  }
+}
+
+TEST(DataParallel, BucketsCoverTheGradientsInBackwardOrder) {
+  ModelOptions o = small_config(2).model;
+  AlexNet net(o);
+  for (double mb : {0.01, 1.0, 1000.0}) {
+    const auto buckets = plan_buckets(net.params(0).layout, mb);
+    int64_t next = 0;
+    std::vector<std::string> layers;
+    for (const auto& bk : buckets) {
+      EXPECT_EQ(bk.offset, next);
+      EXPECT_GT(bk.count, 0);
+      next += bk.count;
+      layers.insert(layers.end(), bk.layers.begin(), bk.layers.end());
+    }
+    EXPECT_EQ(next, net.params(0).layout.total());
+    EXPECT_EQ(layers, (std::vector<std::string>{"fc8", "fc7", "fc6", "conv5", "conv4", "conv3", "conv2", "conv1"}));
+    if (mb == 1000.0) {
+      EXPECT_EQ(buckets.size(), 1u);
+    }
+    if (mb == 0.01) {
+      EXPECT_EQ(buckets.size(), 8u);  // one layer each: no bucket splits a layer
+    }
+  }
+}
+
+}  // namespace
+}  // namespace alexnet
+
+int main(int argc, char** argv) {
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  alexnet::set_cpu_threads(1);  // several ranks share the machine's cores
+  ::testing::InitGoogleTest(&argc, argv);
+  if (rank != 0) {  // one copy of the report (rank 0's); every rank's failures still count
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  int failed = RUN_ALL_TESTS() != 0, any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (rank == 0 && any && !failed) std::fprintf(stderr, "a test failed on another rank\n");
+  MPI_Finalize();
+  return any;
+}

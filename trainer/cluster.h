@@ -1,0 +1,42 @@
+// The MPI world as the commands see it: rank, size, local rank (MPI_Comm_split_type SHARED), the
+// check that every rank was started with the same configuration, root-only actions whose failure
+// stops every rank (no rank left waiting in a collective), and gathers of per-rank numbers.
+#pragma once
+
+#include <mpi.h>
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace alexnet {
+
+// A default Cluster is one process on its own: no MPI call is made for it (library users and
+// tests need no MPI); from() describes a real communicator.
+struct Cluster {
+  MPI_Comm world = MPI_COMM_NULL;
+  int rank = 0, size = 1;
+  int local_rank = 0, local_size = 1;  // on this node
+
+  static Cluster from(MPI_Comm world);
+  bool root() const { return rank == 0; }
+  bool alone() const { return size == 1; }
+};
+
+// Every rank passes its configuration as (name, value) pairs. Throws UsageError on every rank
+// when any rank differs from rank 0; rank 0's message names each differing rank, option and both
+// values. Collective.
+void check_same_config(const Cluster& c, const std::vector<std::pair<std::string, std::string>>& config);
+
+// Runs fn on rank 0 only; if it throws, every rank throws an Error with rank 0's message.
+// Collective.
+void on_root(const Cluster& c, const std::function<void()>& fn);
+
+// Every rank's vector (all of the same length) on rank 0, rank-major; empty elsewhere. Collective.
+std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine);
+
+// Every rank's host name on rank 0 (empty elsewhere). Collective.
+std::vector<std::string> gather_hostnames(const Cluster& c);
+
+}  // namespace alexnet
