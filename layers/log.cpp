@@ -10,6 +10,7 @@
 #include <boost/log/support/date_time.hpp>
 #include <boost/log/utility/setup/common_attributes.hpp>
 #include <iostream>
+#include <optional>
 
 namespace alexnet {
 
@@ -33,7 +34,10 @@ void init_logging(int rank, bool verbose) {
     logging::add_common_attributes();
     common_added = true;
   }
-  core->add_global_attribute("Rank", logging::attributes::constant<int>(rank));
+  // Replace (not keep) the rank of an earlier call: main() logs as rank 0 until MPI is up.
+  static std::optional<logging::attribute_set::iterator> rank_attr;
+  if (rank_attr) core->remove_global_attribute(*rank_attr);
+  rank_attr = core->add_global_attribute("Rank", logging::attributes::constant<int>(rank)).first;
 
   using Sink = logging::sinks::synchronous_sink<logging::sinks::text_ostream_backend>;
   auto sink = boost::make_shared<Sink>();

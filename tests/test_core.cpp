@@ -4,6 +4,10 @@
 #include "buffer.h"
 #include "device.h"
 #include "error.h"
+#include "log.h"
+
+#include <iostream>
+#include <sstream>
 #include "tensor.h"
 
 namespace alexnet {
@@ -101,6 +105,20 @@ TEST(DeviceTest, ListGpusNeverThrowsAndExplainsAnEmptyList) {
   }
   EXPECT_FALSE(dnnl_version().empty());
   EXPECT_NE(dnnl_cpu_isa(), "");
+}
+
+TEST(LogTest, TheRankOfTheLastInitialisationIsTheOneLogged) {
+  // main() logs as rank 0 until MPI is up, then re-initialises with the real rank.
+  std::ostringstream captured;
+  std::streambuf* old = std::clog.rdbuf(captured.rdbuf());
+  init_logging(0);
+  init_logging(3);
+  LOG_WARN << "from rank three";
+  LOG_INFO << "info is rank 0's only";
+  std::clog.rdbuf(old);
+  init_logging(0);
+  EXPECT_NE(captured.str().find("[rank 3][warning] from rank three"), std::string::npos) << captured.str();
+  EXPECT_EQ(captured.str().find("info is rank 0's only"), std::string::npos) << captured.str();
 }
 
 TEST(ErrorTest, ThrowErrorFormatsLibraryExpressionAndPlace) {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "data_parallel.h"
+#include "cli.h"
 #include "device.h"
 #include "train.h"
 
@@ -89,6 +90,49 @@ TEST(DataParallel, RanksEqualOneProcessWithTheWholeBatch) {
       EXPECT_EQ(bad, 0u) << "tower " << t << ": " << bad << " weights differ; worst abs error " << worst
                          << " (largest weight " << max_abs << ")";
     }
+  }
+}
+
+TEST(NonFinite, SkipDropsTheStepOnEveryRankAlike) {
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  TrainConfig c = small_config(4);
+  c.steps = 4;
+  c.model.rng_stream = static_cast<uint64_t>(cluster.rank);
+  c.parallel = {1.0, true, true};
+  c.skip_nonfinite = true;
+  c.inject_step = 1;                      // the second step
+  c.inject_rank = cluster.size - 1;       // on the last rank only
+  c.inject_layer = "fc6";
+  AlexNet net(c.model);
+  const TrainResult r = train(c, net, cluster);
+  EXPECT_EQ(r.skipped_steps, 1);
+  for (int t = 0; t < 2; ++t) {
+    std::vector<float> mine = values(net, t), root = mine;
+    bool finite = true;
+    for (float v : mine) finite = finite && std::isfinite(v);
+    EXPECT_TRUE(finite) << "tower " << t << " holds NaN/Inf after a skipped step";
+    MPI_Bcast(root.data(), static_cast<int>(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
+    int differs = std::memcmp(mine.data(), root.data(), mine.size() * sizeof(float)) != 0, n = 0;
+    MPI_Allreduce(&differs, &n, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    EXPECT_EQ(n, 0) << n << " rank(s) differ from rank 0 after the skip";
+  }
+}
+
+TEST(NonFinite, StopNamesStepLayerAndRankOnEveryRank) {
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  TrainConfig c = small_config(4);
+  c.steps = 4;
+  c.inject_step = 2;  // the third step
+  c.inject_rank = cluster.size - 1;
+  c.inject_layer = "conv4";
+  AlexNet net(c.model);
+  try {
+    train(c, net, cluster);
+    ADD_FAILURE() << "no error for a NaN gradient";
+  } catch (const CollectiveError& e) {
+    const std::string want = "step 3: non-finite values: rank " + std::to_string(cluster.size - 1) +
+                             ": the first NaN/Inf gradient (backward order) is in conv4 of tower 0";
+    EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
   }
 }
 

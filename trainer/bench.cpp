@@ -17,6 +17,7 @@
 #include "random.h"
 #include "stats.h"
 #include "train.h"
+#include "watchdog.h"
 
 namespace po = boost::program_options;
 
@@ -84,7 +85,9 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("modes", po::value<std::string>()->default_value("forward,forward-backward,train"),
        "comma-separated: forward, forward-backward, train")
       ("lr", po::value<double>()->default_value(0.01), "learning rate of the training step")
-      ("json", po::value<std::string>(), "write config, host, libraries, per-step and per-layer times here");
+      ("json", po::value<std::string>(), "write config, host, libraries, per-step and per-layer times here")
+      ("timeout", po::value<double>()->default_value(60),
+       "seconds a collective may wait before the job is ended as stalled, naming the silent ranks (0: never)");
   po::variables_map vm;
   if (!parse_options("bench", desc, args, vm)) return 0;
   const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
@@ -109,6 +112,9 @@ int cmd_bench(const std::vector<std::string>& args) {
            << " burn-in + " << steps << " timed steps per mode";
   AlexNet net(mo);
   DataParallel dp(net, cluster, dpo);
+  std::unique_ptr<Watchdog> watchdog;
+  if (!cluster.alone() && vm["timeout"].as<double>() > 0)
+    watchdog = std::make_unique<Watchdog>(cluster, vm["timeout"].as<double>());
   dp.broadcast_params();
   fill_random_batch(net, mo.seed ^ static_cast<uint64_t>(cluster.rank));
   net.set_training(true);  // dropout active, as the seed and the peer
@@ -123,7 +129,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     // ranks (as data-parallel training does), the update only in the training step.
     const bool backward = mode != "forward", update = mode == "train";
     r.title = mode == "forward" ? "Forward" : mode == "forward-backward" ? "Forward-backward" : "Training step";
-    auto step = [&]() -> Phases {
+    auto step = [&](int i) -> Phases {
       Phases p;
       const double t0 = now_seconds();
       net.forward();
@@ -132,6 +138,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       const double t1 = now_seconds();
       p.forward = t1 - t0;
       if (!backward) return p;
+      dp.begin_step(i);
       net.backward();
       const double t2 = now_seconds();
       const CommTimes ct = dp.finish_backward();
@@ -149,7 +156,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     for (int i = 0; i < warmup + steps; ++i) {
       net.clear_timing();
       const double t0 = now_seconds();
-      Phases p = step();
+      Phases p = step(i);
       const double dt = now_seconds() - t0;
       if (i < warmup) continue;
       p.step = dt;

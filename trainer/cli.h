@@ -20,6 +20,13 @@ class UsageError : public Error {
   using Error::Error;
 };
 
+// Raised by every rank at the same point after they agreed (a NaN everyone saw, say): main logs it
+// once (rank 0) and every rank exits 1 through MPI_Finalize, no MPI_Abort needed.
+class CollectiveError : public Error {
+ public:
+  using Error::Error;
+};
+
 struct Command {
   const char* name;
   const char* summary;

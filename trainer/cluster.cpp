@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "environment.h"
 #include "mpi_check.h"
+#include "watchdog.h"
 
 namespace alexnet {
 
@@ -97,7 +98,7 @@ void check_same_config(const Cluster& c, const std::vector<std::pair<std::string
   throw UsageError(c.root() ? msg : "configuration mismatch (rank 0 reports it)");
 }
 
-void on_root(const Cluster& c, const std::function<void()>& fn) {
+void on_root(const Cluster& c, const std::function<void()>& fn, const std::string& what) {
   if (c.alone()) {
     fn();
     return;
@@ -111,12 +112,16 @@ void on_root(const Cluster& c, const std::function<void()>& fn) {
       if (error.empty()) error = "unknown error";
     }
   }
-  bcast_string(c, error);
+  {
+    WatchScope watch("waiting for " + what);
+    bcast_string(c, error);
+  }
   if (!error.empty()) throw Error(c.root() ? error : "rank 0 failed: " + error);
 }
 
 std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine) {
   if (c.alone()) return mine;
+  WatchScope watch("a gather of timings");
   std::vector<double> all(c.root() ? mine.size() * static_cast<size_t>(c.size) : 0);
   MPI_CHECK(MPI_Gather(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(),
                        static_cast<int>(mine.size()), MPI_DOUBLE, 0, c.world));

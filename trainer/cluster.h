@@ -30,8 +30,8 @@ struct Cluster {
 void check_same_config(const Cluster& c, const std::vector<std::pair<std::string, std::string>>& config);
 
 // Runs fn on rank 0 only; if it throws, every rank throws an Error with rank 0's message.
-// Collective.
-void on_root(const Cluster& c, const std::function<void()>& fn);
+// Collective; `what` names it for the stall detector.
+void on_root(const Cluster& c, const std::function<void()>& fn, const std::string& what = "an action of rank 0");
 
 // Every rank's vector (all of the same length) on rank 0, rank-major; empty elsewhere. Collective.
 std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine);

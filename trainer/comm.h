@@ -22,8 +22,9 @@ class Communicator {
   virtual ~Communicator() = default;
   virtual int size() const = 0;
   virtual const char* name() const = 0;  // "MPI" or "NCCL"
-  // Starts summing `slice` in place across ranks and returns at once.
-  virtual void start(const Tensor& slice) = 0;
+  // Starts summing `slice` in place across ranks and returns at once. `label` names the
+  // collective for the stall detector and errors ("all-reduce of step 3, bucket 1 (fc6) of tower 0").
+  virtual void start(const Tensor& slice, const std::string& label) = 0;
   // Everything started so far has finished (MPI: blocks; NCCL: later work on the compute stream
   // waits for it, without a host synchronisation).
   virtual void wait() = 0;

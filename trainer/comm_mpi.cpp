@@ -9,6 +9,7 @@
 #include "comm.h"
 #include "mpi_check.h"
 #include "stats.h"
+#include "watchdog.h"
 
 namespace alexnet {
 
@@ -94,12 +95,13 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   const char* name() const override { return "MPI"; }
 
-  void start(const Tensor& slice) override {
+  void start(const Tensor& slice, const std::string& label) override {
     ALEXNET_CHECK(slice.device.is_cpu() && slice.dtype == DType::f32,
                   "MPI all-reduce needs f32 host memory, got " << slice.str());
     float* p = slice.f32();
     const int64_t n = slice.numel();
-    auto job = [this, p, n] {
+    auto job = [this, p, n, label] {
+      WatchScope watch(label);
       const double t0 = now_seconds();
       for (int64_t done = 0; done < n;) {  // MPI counts are int
         const int chunk = static_cast<int>(std::min<int64_t>(n - done, 1 << 30));

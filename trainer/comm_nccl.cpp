@@ -42,7 +42,7 @@ class NcclCommunicator final : public Communicator {
   int size() const override { return size_; }
   const char* name() const override { return "NCCL"; }
 
-  void start(const Tensor& slice) override {
+  void start(const Tensor& slice, const std::string& /*label*/) override {
     ALEXNET_CHECK(slice.device.is_cuda() && slice.device.index == device_ && slice.dtype == DType::f32,
                   "NCCL all-reduce needs f32 memory on cuda:" << device_ << ", got " << slice.str());
     CUDA_CHECK(cudaSetDevice(device_));

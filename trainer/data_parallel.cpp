@@ -4,6 +4,9 @@
 #include "log.h"
 #include "mpi_check.h"
 #include "stats.h"
+#include "watchdog.h"
+
+#include <sstream>
 
 namespace alexnet {
 
@@ -36,7 +39,10 @@ DataParallel::DataParallel(AlexNet& net, const Cluster& cluster, const DataParal
   ALEXNET_CHECK(o.bucket_mb > 0, "--bucket-mb must be positive, got " << o.bucket_mb);
   buckets_ = plan_buckets(net.params(0).layout, o.bucket_mb);
   for (const auto& b : buckets_) layer_order_.insert(layer_order_.end(), b.layers.begin(), b.layers.end());
-  if (cluster_.alone()) return;  // nothing to communicate
+  if (cluster_.alone()) {  // nothing to communicate; the finite check still runs per bucket
+    if (opt_.check_finite) net_.set_grad_ready_hook([this](int t, const std::string& layer) { on_grad_ready(t, layer); });
+    return;
+  }
   int provided = 0;
   MPI_CHECK(MPI_Query_thread(&provided));
   if (opt_.overlap && provided < MPI_THREAD_SERIALIZED) {
@@ -45,13 +51,15 @@ DataParallel::DataParallel(AlexNet& net, const Cluster& cluster, const DataParal
   }
   if (opt_.overlap) worker_ = std::make_unique<CommWorker>();
   for (auto& c : comms_) c = make_mpi_communicator(cluster_.world, worker_.get());
-  if (opt_.overlap) net_.set_grad_ready_hook([this](int t, const std::string& layer) { on_grad_ready(t, layer); });
+  if (opt_.overlap || opt_.check_finite)
+    net_.set_grad_ready_hook([this](int t, const std::string& layer) { on_grad_ready(t, layer); });
 }
 
 DataParallel::~DataParallel() { net_.set_grad_ready_hook(nullptr); }
 
 void DataParallel::broadcast_params() {
   if (cluster_.alone()) return;
+  WatchScope watch("broadcast of rank 0's weights");
   for (int t = 0; t < AlexNet::kTowers; ++t)
     for (const Tensor& v : {net_.params(t).all_values(), net_.params(t).all_momentum()}) {
       ALEXNET_CHECK(v.device.is_cpu(), "broadcast of GPU parameters is not built yet");
@@ -73,28 +81,62 @@ void DataParallel::on_grad_ready(int tower, const std::string& layer) {
   ALEXNET_CHECK(layers_done_[t] < layer_order_.size() && layer_order_[layers_done_[t]] == layer,
                 "gradient of " << layer << " ready out of the flat buffer's order");
   ++layers_done_[t];
-  // Start every bucket whose layers are all done (they complete in buffer order).
+  // Start every bucket whose layers are all done (they complete in buffer order). Without overlap
+  // the buckets wait for finish_backward().
+  if (!opt_.overlap && !cluster_.alone()) return;
   while (next_bucket_[t] < buckets_.size() &&
          started_layers_[t] + buckets_[next_bucket_[t]].layers.size() <= layers_done_[t]) {
-    comms_[t]->start(slice(tower, buckets_[next_bucket_[t]]));
+    launch(tower, next_bucket_[t]);
     started_layers_[t] += buckets_[next_bucket_[t]].layers.size();
     ++next_bucket_[t];
   }
 }
 
+void DataParallel::launch(int tower, size_t bucket) {
+  const Bucket& b = buckets_[bucket];
+  const Tensor s = slice(tower, b);
+  if (bucket_hook_) bucket_hook_(tower, b, s);
+  if (opt_.check_finite && nonfinite_layer_.empty()) {
+    nonfinite_layer_ = first_nonfinite_layer(net_.params(tower).layout, net_.params(tower).all_grads(), b.offset, b.count);
+    if (!nonfinite_layer_.empty()) nonfinite_tower_ = tower;
+  }
+  if (!cluster_.alone()) {
+    std::ostringstream label;
+    label << "all-reduce of step " << step_ + 1 << ", bucket " << bucket << " (";
+    for (size_t i = 0; i < b.layers.size(); ++i) label << (i ? "," : "") << b.layers[i];
+    label << ") of tower " << tower;
+    comms_[static_cast<size_t>(tower)]->start(s, label.str());
+  }
+}
+
+std::string first_nonfinite_layer(const ParamLayout& layout, const Tensor& grads, int64_t offset, int64_t count) {
+  for (const auto& e : layout.entries()) {
+    const int64_t lo = std::max(e.offset, offset), hi = std::min(e.offset + e.numel(), offset + count);
+    if (lo >= hi) continue;
+    const auto* bits = reinterpret_cast<const uint32_t*>(grads.f32());
+    int bad = 0;
+#pragma omp parallel for reduction(| : bad) schedule(static)
+    for (int64_t i = lo; i < hi; ++i) bad |= (bits[i] & 0x7f800000u) == 0x7f800000u;  // exponent all ones
+    if (bad) return e.layer;
+  }
+  return "";
+}
+
 CommTimes DataParallel::finish_backward() {
   CommTimes times;
-  if (cluster_.alone()) return times;
   const double t0 = now_seconds();
+  // Without overlap (or without a hook) handle what is left now.
   for (int t = 0; t < AlexNet::kTowers; ++t) {
-    auto& comm = *comms_[static_cast<size_t>(t)];
     const size_t ts = static_cast<size_t>(t);
-    // Without overlap (or if the hook missed a bucket) start what is left now.
-    for (; next_bucket_[ts] < buckets_.size(); ++next_bucket_[ts]) comm.start(slice(t, buckets_[next_bucket_[ts]]));
+    for (; next_bucket_[ts] < buckets_.size(); ++next_bucket_[ts]) launch(t, next_bucket_[ts]);
   }
-  for (auto& c : comms_) c->wait();
-  times.exposed_s = now_seconds() - t0;
-  for (auto& c : comms_) times.allreduce_s += c->take_busy_seconds();
+  if (!cluster_.alone()) {
+    for (auto& c : comms_) c->wait();
+    times.exposed_s = now_seconds() - t0;
+    for (auto& c : comms_) times.allreduce_s += c->take_busy_seconds();
+  }
+  times.nonfinite_layer = std::exchange(nonfinite_layer_, "");
+  times.nonfinite_tower = std::exchange(nonfinite_tower_, -1);
   next_bucket_.fill(0);
   started_layers_.fill(0);
   layers_done_.fill(0);

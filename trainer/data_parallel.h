@@ -6,6 +6,7 @@
 // the start.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@ namespace alexnet {
 struct DataParallelOptions {
   double bucket_mb = 25;  // target bucket size (a bucket holds whole layers)
   bool overlap = true;
+  bool check_finite = true;  // scan each bucket for NaN/Inf before it leaves this rank
 };
 
 struct Bucket {
@@ -29,6 +31,10 @@ struct Bucket {
 struct CommTimes {
   double allreduce_s = 0;  // time spent inside the all-reduces (they may overlap backward)
   double exposed_s = 0;    // time the step waited for them after backward
+  // This rank's own gradients (before the sum): the first layer, in backward order, holding a
+  // NaN or Inf, and its tower; "" when all were finite (or not checked).
+  std::string nonfinite_layer;
+  int nonfinite_tower = -1;
 };
 
 class DataParallel {
@@ -43,11 +49,17 @@ class DataParallel {
 
   // Rank 0's weights and momentum to every rank (start-up, resume).
   void broadcast_params();
+  // The step about to run backward (names the collectives for the stall detector).
+  void begin_step(int64_t step) { step_ = step; }
   // After backward: every bucket summed (waits for what is still running). Returns the times.
   CommTimes finish_backward();
 
+  // Testing aid: called on a bucket of this rank's gradients just before it is checked and sent.
+  void set_bucket_hook(std::function<void(int tower, const Bucket&, const Tensor&)> hook) { bucket_hook_ = std::move(hook); }
+
  private:
   void on_grad_ready(int tower, const std::string& layer);
+  void launch(int tower, size_t bucket);           // check, then start the sum of one bucket
   Tensor slice(int tower, const Bucket& b) const;  // bucket b of tower's gradients
 
   AlexNet& net_;
@@ -60,7 +72,15 @@ class DataParallel {
   std::array<size_t, AlexNet::kTowers> next_bucket_{};    // first bucket not started
   std::array<size_t, AlexNet::kTowers> started_layers_{}; // layers covered by started buckets
   std::array<size_t, AlexNet::kTowers> layers_done_{};    // layers of the current backward
+  int64_t step_ = 0;
+  std::string nonfinite_layer_;                           // of the current step
+  int nonfinite_tower_ = -1;
+  std::function<void(int, const Bucket&, const Tensor&)> bucket_hook_;
 };
+
+// The first entry (in buffer order) of `layout` with a NaN or Inf in [offset, offset + count) of
+// grads; "" if none. Parallel.
+std::string first_nonfinite_layer(const ParamLayout& layout, const Tensor& grads, int64_t offset, int64_t count);
 
 // Buckets over a parameter layout (both towers have the same one).
 std::vector<Bucket> plan_buckets(const ParamLayout& layout, double bucket_mb);

@@ -52,7 +52,11 @@ int main(int argc, char** argv) {
       if (std::strstr(e.what(), "unknown command")) print_usage();
     }
     rc = 2;
+  } catch (const alexnet::CollectiveError& e) {
+    if (rank == 0) LOG_ERROR << e.what();
+    rc = 1;
   } catch (const std::exception& e) {
+    // This rank alone: the others may be waiting in a collective, so end the whole job.
     LOG_ERROR << e.what();
     MPI_Abort(MPI_COMM_WORLD, 1);
     return 1;

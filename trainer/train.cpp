@@ -3,7 +3,10 @@
 
 #include <mpi.h>
 
+#include <cmath>
 #include <cstdio>
+#include <limits>
+#include <regex>
 #include <sstream>
 
 #include "cli.h"
@@ -11,7 +14,9 @@
 #include "json.h"
 #include "log.h"
 #include "stats.h"
+#include "signals.h"
 #include "synthetic.h"
+#include "watchdog.h"
 
 namespace po = boost::program_options;
 
@@ -77,9 +82,47 @@ namespace {
 // Sums loss statistics over the ranks (every rank gets the total).
 LossStats sum_over_ranks(const Cluster& c, LossStats s) {
   if (c.alone()) return s;
+  WatchScope watch("the sum of the losses for the log");
   double v[4] = {s.loss, static_cast<double>(s.top1), static_cast<double>(s.top5), static_cast<double>(s.count)};
   MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_DOUBLE, MPI_SUM, c.world);
   return {v[0], static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]), static_cast<int64_t>(v[3])};
+}
+
+constexpr const char* kLayers[] = {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"};
+
+int layer_index(const std::string& layer) {
+  for (int i = 0; i < 8; ++i)
+    if (layer == kLayers[i]) return i;
+  return -1;
+}
+
+struct Agreement {
+  std::string nonfinite;  // "" when every rank's loss and gradients were finite; else who and where
+  int signal = 0;         // a stop signal any rank received
+};
+
+// What every rank saw this step, agreed by all (one small collective per step).
+Agreement agree(const Cluster& c, int64_t step, bool loss_bad, const CommTimes& ct, int sig) {
+  const int mine[4] = {loss_bad ? 1 : 0, layer_index(ct.nonfinite_layer), ct.nonfinite_tower, sig};
+  std::vector<int> all(4 * static_cast<size_t>(c.size));
+  if (c.alone()) {
+    std::copy(mine, mine + 4, all.begin());
+  } else {
+    WatchScope watch("the end-of-step agreement of step " + std::to_string(step + 1));
+    MPI_Allgather(mine, 4, MPI_INT, all.data(), 4, MPI_INT, c.world);
+  }
+  Agreement a;
+  std::ostringstream os;
+  for (int r = 0; r < c.size; ++r) {
+    const int* v = &all[4 * static_cast<size_t>(r)];
+    a.signal = std::max(a.signal, v[3]);
+    if (!v[0] && v[1] < 0) continue;
+    os << (a.nonfinite.empty() && os.tellp() == 0 ? "" : "; ") << "rank " << r << ": ";
+    if (v[0]) os << "the loss is NaN/Inf" << (v[1] >= 0 ? ", " : "");
+    if (v[1] >= 0) os << "the first NaN/Inf gradient (backward order) is in " << kLayers[v[1]] << " of tower " << v[2];
+  }
+  if (os.tellp() > 0) a.nonfinite = "step " + std::to_string(step + 1) + ": non-finite values: " + os.str();
+  return a;
 }
 
 // Rank 0 loads the checkpoint; every rank gets its weights, momentum and state.
@@ -114,6 +157,8 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
                 "--data-classes " << data_classes << " exceeds the model's " << mo.config.classes << " classes");
   SyntheticDataset data(cfg.synthetic_samples, data_classes, mo.config.input_size, mo.seed);
   DataParallel dp(net, cluster, cfg.parallel);
+  std::unique_ptr<Watchdog> watchdog;
+  if (!cluster.alone() && cfg.timeout_s > 0) watchdog = std::make_unique<Watchdog>(cluster, cfg.timeout_s);
 
   TrainState st;
   TrainResult res;
@@ -138,19 +183,35 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
   OwnedTensor images(net.images().shape, Device::cpu(), net.images().layout);
   OwnedTensor labels(net.labels().shape, Device::cpu(), Layout::nchw, DType::i32);
 
+  int64_t current_step = st.step;
+  if (cfg.inject_step >= 0 && !cfg.inject_layer.empty()) {
+    ALEXNET_CHECK(layer_index(cfg.inject_layer) >= 0, "--inject-nan: no layer " << cfg.inject_layer);
+    dp.set_bucket_hook([&](int tower, const Bucket& b, const Tensor&) {
+      if (current_step != cfg.inject_step || cluster.rank != cfg.inject_rank || tower != 0) return;
+      const ParamEntry& e = net.params(0).layout.weight(cfg.inject_layer);
+      if (e.offset >= b.offset && e.offset < b.offset + b.count)
+        net.params(0).grad(e).f32()[e.numel() / 2] = std::numeric_limits<float>::quiet_NaN();
+    });
+  }
+  if (cfg.handle_signals) install_stop_handlers();
+
   LossStats window;
   Phases window_phases;
-  int64_t window_steps = 0;
+  int64_t window_steps = 0, window_loss_steps = 0;
   double window_t0 = now_seconds();
   auto save = [&] {
     st.rng = net.rng_state();
-    on_root(cluster, [&] {
-      res.last_checkpoint = save_checkpoint(cfg.checkpoint_dir, net, st, cfg.keep);
-      LOG_INFO << "train: checkpoint " << res.last_checkpoint;
-    });
+    on_root(
+        cluster,
+        [&] {
+          res.last_checkpoint = save_checkpoint(cfg.checkpoint_dir, net, st, cfg.keep);
+          LOG_INFO << "train: checkpoint " << res.last_checkpoint;
+        },
+        "rank 0 to write the checkpoint of step " + std::to_string(st.step));
   };
 
   for (int64_t step = st.step; step < cfg.steps; ++step) {
+    current_step = step;
     const bool profile = cfg.profile_every > 0 && step % cfg.profile_every == 0;
     net.enable_timing(profile);
     if (profile) net.clear_timing();
@@ -158,18 +219,38 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     const double t0 = now_seconds();
     // This rank's slice of the global batch [samples_seen, samples_seen + global_batch).
     data.fill(*images, *labels, st.samples_seen + cluster.rank * batch);
+    if (step == cfg.inject_step && cluster.rank == cfg.inject_rank && cfg.inject_layer.empty())
+      images->f32()[0] = std::numeric_limits<float>::quiet_NaN();
     copy(net.images(), *images);
     copy(net.labels(), *labels);
     const double t1 = now_seconds();
     net.forward();
     const LossStats ls = net.loss();
     const double t2 = now_seconds();
+    dp.begin_step(step);
     net.backward();
     const double t3 = now_seconds();
     const CommTimes ct = dp.finish_backward();
     const double lr = cfg.lr.at(step);
+    const Agreement ag = agree(cluster, step, !std::isfinite(ls.loss), ct, cfg.handle_signals ? stop_signal() : 0);
     const double t4 = now_seconds();
-    net.update(lr, cfg.sgd, dp.grad_scale());
+    if (ag.nonfinite.empty()) {
+      net.update(lr, cfg.sgd, dp.grad_scale());
+    } else if (cfg.skip_nonfinite) {
+      ++res.skipped_steps;  // every rank drops this update alike
+      if (cluster.root()) LOG_WARN << ag.nonfinite << "; the update is skipped on every rank (" << res.skipped_steps
+               << " skipped so far)";
+    } else {
+      // The weights are still those before this step: keep them, then stop every rank.
+      std::string saved;
+      if (!cfg.checkpoint_dir.empty()) {
+        st.rng = net.rng_state();
+        on_root(cluster, [&] { saved = save_checkpoint(cfg.checkpoint_dir, net, st, cfg.keep); });
+      }
+      throw CollectiveError(ag.nonfinite + "; training stopped" +
+                            (saved.empty() ? std::string() : ", the weights before this step are in " + saved) +
+                            " (--on-nonfinite skip drops such steps instead)");
+    }
     const double t5 = now_seconds();
     ph = {t1 - t0, t2 - t1, t3 - t2, ct.allreduce_s, t4 - t3, t5 - t4, t5 - t0};
     if (profile) {
@@ -186,17 +267,22 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     res.loss.push_back(ls.loss);
     res.total += ph;
     window_phases += ph;
-    window.loss += ls.loss;
-    window.top1 += ls.top1;
-    window.top5 += ls.top5;
-    window.count += ls.count;
+    if (ag.nonfinite.empty()) {  // a skipped step's NaN stays out of the averages
+      window.loss += ls.loss;
+      window.top1 += ls.top1;
+      window.top5 += ls.top5;
+      window.count += ls.count;
+      ++window_loss_steps;
+    }
     ++window_steps;
 
     const bool last = st.step == cfg.steps;
     if (st.step % cfg.log_every == 0 || last) {
       const double dt = now_seconds() - window_t0;
       const LossStats all = sum_over_ranks(cluster, window);
-      const double mean_loss = all.loss / static_cast<double>(window_steps * cluster.size);
+      const double mean_loss = window_loss_steps ? all.loss / static_cast<double>(window_loss_steps * cluster.size)
+                                                 : std::numeric_limits<double>::quiet_NaN();
+      const double count = std::max<double>(1.0, static_cast<double>(all.count));
       const Phases mean = window_phases.scaled(1.0 / static_cast<double>(window_steps));
       char line[320];
       std::snprintf(line, sizeof line,
@@ -204,8 +290,8 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
                     "(per step: data %.0f ms, forward %.0f, backward %.0f, all-reduce %.0f of which exposed %.0f, "
                     "update %.0f)",
                     static_cast<long long>(st.step), static_cast<long long>(cfg.steps), st.epoch(), mean_loss,
-                    100.0 * all.top1 / all.count, 100.0 * all.top5 / all.count, lr,
-                    static_cast<double>(all.count) / dt, 1e3 * mean.data, 1e3 * mean.forward, 1e3 * mean.backward,
+                    100.0 * all.top1 / count, 100.0 * all.top5 / count, lr,
+                    static_cast<double>(window_steps * global_batch) / dt, 1e3 * mean.data, 1e3 * mean.forward, 1e3 * mean.backward,
                     1e3 * mean.allreduce, 1e3 * mean.exposed, 1e3 * mean.update);
       std::string across;
       if (!cluster.alone()) {
@@ -227,7 +313,14 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
       window = LossStats{};
       window_phases = Phases{};
       window_steps = 0;
+      window_loss_steps = 0;
       window_t0 = now_seconds();
+    }
+    if (ag.signal) {  // pre-emption: every rank stops here, after a checkpoint
+      res.stopped_by_signal = ag.signal;
+      if (cluster.root()) LOG_WARN << "train: " << signal_name(ag.signal) << " received: stopping after step " << st.step
+               << (cfg.checkpoint_dir.empty() ? " (no --checkpoint-dir: nothing saved)" : ", writing a checkpoint");
+      break;
     }
     if (!cfg.checkpoint_dir.empty() && !last && cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) save();
   }
@@ -264,6 +357,16 @@ int cmd_train(const std::vector<std::string>& args) {
       ("profile-every", po::value<int64_t>()->default_value(0),
        "time every layer on every K-th step and report each layer's min/median/max over ranks (0: off)")
       ("profile-layers", "time every layer on every step (as --profile-every 1)")
+      ("timeout", po::value<double>()->default_value(60),
+       "seconds a collective may wait before the job is ended as stalled, naming the silent ranks (0: never)")
+      ("on-nonfinite", po::value<std::string>()->default_value("stop"),
+       "a NaN/Inf in a loss or gradient: stop (naming step, layer and rank; the weights before the step are "
+       "checkpointed) or skip (drop that step's update on every rank)")
+      ("check-nonfinite", po::value<std::string>()->default_value("on"),
+       "scan every gradient bucket for NaN/Inf before it is sent (off: only the loss is checked)")
+      ("inject-nan", po::value<std::string>()->default_value(""),
+       "testing aid: STEP:RANK puts a NaN into rank RANK's images at step STEP (1-based); STEP:RANK:LAYER into "
+       "that layer's weight gradient instead")
       ("json", po::value<std::string>(), "write the run's summary and per-step times and losses here");
   po::variables_map vm;
   if (!parse_options("train", desc, args, vm)) return 0;
@@ -306,6 +409,26 @@ int cmd_train(const std::vector<std::string>& args) {
     ALEXNET_CHECK(cfg.keep >= 1, "--keep must be at least 1");
     cfg.resume = vm["resume"].as<std::string>();
     cfg.profile_every = vm.count("profile-layers") ? 1 : vm["profile-every"].as<int64_t>();
+    const std::string nonfinite = vm["on-nonfinite"].as<std::string>();
+    ALEXNET_CHECK(nonfinite == "stop" || nonfinite == "skip", "--on-nonfinite must be stop or skip, got " << nonfinite);
+    cfg.skip_nonfinite = nonfinite == "skip";
+    const std::string check = vm["check-nonfinite"].as<std::string>();
+    ALEXNET_CHECK(check == "on" || check == "off", "--check-nonfinite must be on or off, got " << check);
+    cfg.parallel.check_finite = check == "on";
+    cfg.handle_signals = true;
+    cfg.timeout_s = vm["timeout"].as<double>();
+    ALEXNET_CHECK(cfg.timeout_s >= 0, "--timeout must be >= 0 seconds, got " << cfg.timeout_s);
+    const auto inject = split_commas(vm["inject-nan"].as<std::string>().empty()
+                                         ? std::string()
+                                         : std::regex_replace(vm["inject-nan"].as<std::string>(), std::regex(":"), ","));
+    if (!inject.empty()) {
+      ALEXNET_CHECK(inject.size() >= 2 && inject.size() <= 3, "--inject-nan takes STEP:RANK[:LAYER]");
+      cfg.inject_step = std::stoll(inject[0]) - 1;
+      cfg.inject_rank = std::stoi(inject[1]);
+      if (inject.size() == 3) cfg.inject_layer = inject[2];
+      ALEXNET_CHECK(cfg.inject_step >= 0 && cfg.inject_rank >= 0 && cfg.inject_rank < world,
+                    "--inject-nan: step must be >= 1 and rank in [0, " << world << ")");
+    }
     ALEXNET_CHECK(cfg.profile_every >= 0, "--profile-every must be >= 0");
     ALEXNET_CHECK(cfg.synthetic_samples >= cfg.model.batch * world,
                   "--synthetic-samples " << cfg.synthetic_samples << " is smaller than one global batch ("
@@ -347,6 +470,10 @@ int cmd_train(const std::vector<std::string>& args) {
     std::printf("  loss: first step %.4f, last window %.4f (top-1 %.1f%%, top-5 %.1f%%)\n", r.loss.front(),
                 r.last_window.loss, 100.0 * r.last_window.top1 / std::max<int64_t>(1, r.last_window.count),
                 100.0 * r.last_window.top5 / std::max<int64_t>(1, r.last_window.count));
+    if (r.skipped_steps) std::printf("  skipped steps (NaN/Inf): %lld\n", static_cast<long long>(r.skipped_steps));
+    if (r.stopped_by_signal)
+      std::printf("  stopped early by %s at step %lld: resume with --resume auto (or the checkpoint below)\n",
+                  signal_name(r.stopped_by_signal), static_cast<long long>(r.last_step));
     if (!r.last_checkpoint.empty()) std::printf("  checkpoint: %s\n", r.last_checkpoint.c_str());
   }
   const Phases mean = T.scaled(1.0 / static_cast<double>(steps));

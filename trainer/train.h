@@ -29,6 +29,14 @@ struct TrainConfig {
   std::string resume;             // "" | file | folder | "auto" (the newest in checkpoint_dir, if any)
   DataParallelOptions parallel;
   int64_t profile_every = 0;      // time every layer on every K-th step (0: never)
+  bool skip_nonfinite = false;    // a NaN/Inf in a loss or gradient: drop the step (else stop)
+  bool handle_signals = false;    // SIGTERM/SIGUSR1: checkpoint at the end of the step, return
+  double timeout_s = 60;          // stall detector: a collective waiting longer ends the job
+  // Testing aid: at step inject_step on rank inject_rank put a NaN into the images, or into the
+  // weight gradient of inject_layer when one is named. -1: never.
+  int64_t inject_step = -1;
+  int inject_rank = 0;
+  std::string inject_layer;
 };
 
 // Seconds per phase of a step. allreduce may overlap backward; exposed is the part that did not.
@@ -50,6 +58,8 @@ struct TrainResult {
   std::vector<std::string> layer_rows;
   std::vector<double> layer_forward_s, layer_backward_s;
   int64_t profiled_steps = 0;
+  int64_t skipped_steps = 0;              // dropped for non-finite values (--on-nonfinite skip)
+  int stopped_by_signal = 0;              // the signal that ended the run early, or 0
 };
 
 // Trains `net` (built from cfg.model) in place, as one rank of `cluster` (default: alone). Each rank
