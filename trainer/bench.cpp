@@ -86,6 +86,7 @@ int cmd_bench(const std::vector<std::string>& args) {
        "comma-separated: forward, forward-backward, train")
       ("lr", po::value<double>()->default_value(0.01), "learning rate of the training step")
       ("json", po::value<std::string>(), "write config, host, libraries, per-step and per-layer times here")
+      ("label", po::value<std::string>()->default_value(""), "a free-form label recorded in the JSON (e.g. weak, strong)")
       ("timeout", po::value<double>()->default_value(60),
        "seconds a collective may wait before the job is ended as stalled, naming the silent ranks (0: never)");
   po::variables_map vm;
@@ -227,8 +228,23 @@ int cmd_bench(const std::vector<std::string>& args) {
         .value("global_batch", mo.batch * cluster.size)
         .value("bucket_mb", dpo.bucket_mb)
         .value("overlap", dp.options().overlap)
-        .value("buckets", static_cast<int64_t>(dp.buckets().size()))
+        .value("label", vm["label"].as<std::string>())
         .end_object();
+    // What the report's projection needs: each tower's buckets (in backward order) and layer sizes.
+    j.begin_array("buckets");
+    for (const auto& b : dp.buckets()) {
+      j.begin_object().value("floats", b.count).begin_array("layers");
+      for (const auto& l : b.layers) j.value("", l);
+      j.end_array().end_object();
+    }
+    j.end_array();
+    j.begin_object("parameters_per_layer");
+    for (const auto& e : net.params(0).layout.entries())
+      if (!e.is_bias) {
+        const int64_t n = e.numel() + net.params(0).layout.bias(e.layer).numel();
+        j.value(e.layer, 2 * n);  // both towers
+      }
+    j.end_object();
     write_environment(j);
     j.begin_array("modes");
     for (size_t m = 0; m < results.size(); ++m) {

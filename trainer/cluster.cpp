@@ -100,7 +100,15 @@ void check_same_config(const Cluster& c, const std::vector<std::pair<std::string
 
 void on_root(const Cluster& c, const std::function<void()>& fn, const std::string& what) {
   if (c.alone()) {
-    fn();
+    try {
+      fn();
+    } catch (const CollectiveError&) {
+      throw;
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      throw CollectiveError(e.what());
+    }
     return;
   }
   std::string error;
@@ -116,7 +124,8 @@ void on_root(const Cluster& c, const std::function<void()>& fn, const std::strin
     WatchScope watch("waiting for " + what);
     bcast_string(c, error);
   }
-  if (!error.empty()) throw Error(c.root() ? error : "rank 0 failed: " + error);
+  // Every rank knows: a clean stop everywhere (logged once), no abort needed.
+  if (!error.empty()) throw CollectiveError(error);
 }
 
 std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine) {

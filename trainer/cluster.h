@@ -29,7 +29,7 @@ struct Cluster {
 // values. Collective.
 void check_same_config(const Cluster& c, const std::vector<std::pair<std::string, std::string>>& config);
 
-// Runs fn on rank 0 only; if it throws, every rank throws an Error with rank 0's message.
+// Runs fn on rank 0 only; if it throws, every rank throws a CollectiveError with rank 0's message.
 // Collective; `what` names it for the stall detector.
 void on_root(const Cluster& c, const std::function<void()>& fn, const std::string& what = "an action of rank 0");
 

@@ -3,8 +3,14 @@
 // logged and ends the whole job with MPI_Abort so that no rank is left hanging.
 #include <mpi.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
 #include <iostream>
 
 #include "cli.h"
@@ -18,11 +24,33 @@ void print_usage() {
               "Usage: alexnet <command> [options]   (alexnet <command> --help for its options)\n\n"
               "Commands:\n");
   for (const auto& c : alexnet::commands()) std::printf("  %-8s %s\n", c.name, c.summary);
+  std::printf("  %-8s %s\n", "report",
+              "a scaling report (Markdown + plots) from bench JSON files; --project N,... --link L for a projection");
 }
 
 }  // namespace
 
+// `alexnet report` renders plots with Debian's python3-matplotlib: it needs no MPI, so it replaces
+// this process with the report script before MPI starts.
+int run_report(int argc, char** argv) {
+  const char* env = std::getenv("ALEXNET_REPORT_SCRIPT");
+  const std::string script = env ? env : ALEXNET_SOURCE_DIR "/launch/report.py";
+  const char* python = std::getenv("ALEXNET_PYTHON") ? std::getenv("ALEXNET_PYTHON") : "/usr/bin/python3";
+  if (access(script.c_str(), R_OK) != 0) {
+    std::fprintf(stderr, "alexnet report: cannot read the report script %s (set ALEXNET_REPORT_SCRIPT)\n", script.c_str());
+    return 2;
+  }
+  std::vector<char*> args{const_cast<char*>(python), const_cast<char*>(script.c_str())};
+  for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execv(python, args.data());
+  std::fprintf(stderr, "alexnet report: cannot run %s (apt-get install python3-matplotlib): %s\n", python,
+               std::strerror(errno));
+  return 2;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 2 && !std::strcmp(argv[1], "report")) return run_report(argc, argv);
   alexnet::init_logging(0);
   int provided = 0;  // the communication thread overlapping backward needs more than FUNNELED
   if (MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {

@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <limits>
 #include <regex>
@@ -131,7 +132,15 @@ std::string resume_everywhere(const TrainConfig& cfg, AlexNet& net, DataParallel
   const std::string what = cfg.resume == "auto" ? cfg.checkpoint_dir : cfg.resume;
   ALEXNET_CHECK(!what.empty(), "--resume auto needs --checkpoint-dir");
   std::string loaded;
-  on_root(c, [&] { loaded = resume_from(what, net, st); });
+  on_root(
+      c,
+      [&] {
+        // auto: a folder that does not exist yet is a first run (the job script resubmitted as is).
+        std::error_code ec;
+        if (cfg.resume == "auto" && !std::filesystem::exists(what, ec)) return;
+        loaded = resume_from(what, net, st);
+      },
+      "rank 0 to read the checkpoint");
   if (c.alone()) return loaded;
   int64_t v[4] = {st->step, st->samples_seen, st->dataset_size, loaded.empty() ? 0 : 1};
   MPI_Bcast(v, 4, MPI_INT64_T, 0, c.world);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# alexnet under mpirun without Slurm: one rank per task, ranks bound to cores, OpenMP threads set
+# from the cores each rank gets.
+#   launch/mpirun.sh -np 4 [--hostfile hosts] [--threads N] -- train --batch 32 --steps 1000
+# hosts: one line per node, "node01 slots=2" (a slot is a rank). Extra mpirun options can go in
+# MPIRUN_ARGS. The executable is $ALEXNET_BIN (default build/trainer/alexnet).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin=${ALEXNET_BIN:-$here/build/trainer/alexnet}
+np=1 hostfile="" threads=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -np|-n) np=$2; shift 2 ;;
+    --hostfile) hostfile=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --) shift; break ;;
+    *) echo "mpirun.sh: unknown option $1 (alexnet's own options go after --)" >&2; exit 2 ;;
+  esac
+done
+[ $# -gt 0 ] || { echo "usage: mpirun.sh -np N [--hostfile F] [--threads T] -- <alexnet command and options>" >&2; exit 2; }
+[ -x "$bin" ] || { echo "mpirun.sh: no executable at $bin" >&2; exit 2; }
+cores=$(nproc)
+if [ "$threads" -eq 0 ]; then  # a single node: share its cores; with a hostfile alexnet decides per node
+  [ -z "$hostfile" ] && threads=$(( cores / np > 0 ? cores / np : 1 ))
+fi
+opts=(-np "$np")
+[ -n "$hostfile" ] && opts+=(--hostfile "$hostfile")
+if [ -z "$hostfile" ] && [ "$np" -gt "$cores" ]; then
+  opts+=(--oversubscribe --bind-to none)  # more ranks than cores: nothing to bind to
+elif [ "$threads" -gt 0 ]; then
+  opts+=(--map-by "slot:PE=$threads" --bind-to core)  # each rank on its own cores
+fi
+[ "$(id -u)" -eq 0 ] && opts+=(--allow-run-as-root)
+cmd=$1; shift
+# shellcheck disable=SC2086  # MPIRUN_ARGS is a list of options
+exec mpirun "${opts[@]}" ${MPIRUN_ARGS:-} -x OMP_PROC_BIND=close "$bin" "$cmd" --threads "$threads" "$@"
