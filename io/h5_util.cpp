@@ -175,6 +175,7 @@ std::string attr_str(hid_t obj, const std::string& name) {
     char* s = nullptr;
     Handle mem(H5_CHECK(H5Tcopy(H5T_C_S1)), H5Tclose);
     H5_CHECK(H5Tset_size(mem, H5T_VARIABLE));
+    H5_CHECK(H5Tset_cset(mem, H5Tget_cset(type)));  // h5py writes UTF-8; HDF5 will not convert
     H5_CHECK(H5Aread(a, mem, &s));
     std::string out = s ? s : "";
     H5free_memory(s);

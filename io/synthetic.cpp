@@ -1,6 +1,7 @@
 // The synthetic image set (see synthetic.h).
 #include "synthetic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <numeric>
@@ -72,6 +73,33 @@ void SyntheticDataset::fill(const Tensor& images, const Tensor& labels, int64_t 
         }
       }
   }
+}
+
+std::vector<uint8_t> synthetic_image(uint64_t seed, int32_t label, int64_t sample, int64_t size) {
+  constexpr double two_pi = 2 * std::numbers::pi;
+  const uint64_t ch = mix64(seed ^ mix64(0xc1a55 + static_cast<uint64_t>(label)));
+  const uint64_t sh = mix64(seed ^ mix64(0x5a3b1e + static_cast<uint64_t>(sample)));
+  double colour[3], sign[3];
+  for (int k = 0; k < 3; ++k) {
+    colour[k] = 128 + 50.0 * (2 * unit(mix64(ch + 11 + k)) - 1);
+    sign[k] = unit(mix64(ch + 21 + k)) < 0.5 ? -1.0 : 1.0;
+  }
+  const double fx = 1 + 5 * unit(mix64(ch + 1)), fy = 1 + 5 * unit(mix64(ch + 2));
+  const double px = unit(mix64(sh + 1)), py = unit(mix64(sh + 2));
+  std::vector<uint8_t> img(static_cast<size_t>(size * size * 3));
+  for (int64_t y = 0; y < size; ++y) {
+    const double ry = std::sin(two_pi * (fy * y / size + py));
+    for (int64_t x = 0; x < size; ++x) {
+      const double pattern = 40.0 * ry * std::sin(two_pi * (fx * x / size + px));
+      const uint64_t noise = mix64(sh ^ static_cast<uint64_t>(y * size + x));
+      for (int k = 0; k < 3; ++k) {
+        const double jitter = 15.0 * (static_cast<double>((noise >> (16 * k)) & 0xffff) / 32768.0 - 1.0);
+        const double v = colour[k] + sign[k] * pattern + jitter;
+        img[static_cast<size_t>((y * size + x) * 3 + k)] = static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+      }
+    }
+  }
+  return img;
 }
 
 }  // namespace alexnet

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "tensor.h"
 
@@ -29,5 +30,9 @@ class SyntheticDataset {
   int64_t samples_, classes_, size_;
   uint64_t seed_;
 };
+
+// One synthetic 8-bit RGB image (HWC, size x size) of class `label`: the class's colour and
+// pattern, shifted and noised per sample, on the 0..255 scale (for synthetic shard sets).
+std::vector<uint8_t> synthetic_image(uint64_t seed, int32_t label, int64_t sample, int64_t size);
 
 }  // namespace alexnet

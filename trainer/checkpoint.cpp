@@ -173,6 +173,21 @@ TrainState load_checkpoint(const std::string& path, AlexNet& net) {
   }
 }
 
+ModelConfig checkpoint_model_config(const std::string& path) {
+  try {
+    h5::Handle f = h5::open_file(path);
+    ModelConfig m;
+    m.input_size = h5::attr_i64(f, "input_size");
+    m.classes = h5::attr_i64(f, "classes");
+    m.width = h5::attr_f64(f, "width");
+    m.lrn = h5::attr_str(f, "lrn") == "caffe" ? LrnSpec::caffe() : LrnSpec::paper();
+    m.validate();
+    return m;
+  } catch (const Error& e) {
+    throw Error("checkpoint " + path + ": " + e.what());
+  }
+}
+
 std::string resume_from(const std::string& what, AlexNet& net, TrainState* state) {
   std::error_code ec;
   if (!fs::is_directory(what, ec)) {

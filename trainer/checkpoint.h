@@ -39,6 +39,9 @@ std::vector<std::string> list_checkpoints(const std::string& dir);
 // ("" when a folder has none).
 std::string resume_from(const std::string& what, AlexNet& net, TrainState* state);
 
+// The model configuration a checkpoint was written for (input size, classes, width, LRN).
+ModelConfig checkpoint_model_config(const std::string& path);
+
 // A 64-bit checksum of an array (order-sensitive, parallel).
 uint64_t checksum(const float* data, int64_t n);
 

@@ -19,7 +19,10 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"info", "the AlexNet architecture, parameters and FLOPs; the devices and libraries found", cmd_info},
       {"bench", "time forward, forward-backward and the training step, per layer (the seed's benchmark)", cmd_bench},
-      {"train", "train on synthetic data, with checkpoints and resume", cmd_train},
+      {"train", "train on a shard set (--data) or synthetic data, with checkpoints and resume", cmd_train},
+      {"eval", "top-1/top-5 error of a checkpoint on a shard set (centre crop or ten crops)", cmd_eval},
+      {"shards", "shard sets: import from image folders, synth, inspect", cmd_shards},
+      {"bench-io", "images/s of the input pipeline alone, for 1..k loader threads, raw and jpeg", cmd_bench_io},
   };
   return list;
 }

@@ -73,5 +73,8 @@ std::vector<std::string> split_commas(const std::string& s);
 int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
+int cmd_shards(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_bench_io(const std::vector<std::string>& args);
 
 }  // namespace alexnet

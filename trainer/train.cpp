@@ -16,6 +16,7 @@
 #include "log.h"
 #include "stats.h"
 #include "signals.h"
+#include "loader.h"
 #include "synthetic.h"
 #include "watchdog.h"
 
@@ -165,6 +166,14 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
   ALEXNET_CHECK(data_classes <= mo.config.classes,
                 "--data-classes " << data_classes << " exceeds the model's " << mo.config.classes << " classes");
   SyntheticDataset data(cfg.synthetic_samples, data_classes, mo.config.input_size, mo.seed);
+  std::shared_ptr<const ShardReader> shards;
+  if (!cfg.data.empty()) {  // every rank opens and checks the shard set
+    const ShardIndex ix = ShardIndex::load(cfg.data);
+    ALEXNET_CHECK(ix.num_classes <= mo.config.classes, cfg.data << " has " << ix.num_classes << " classes, the model "
+                                                                 << mo.config.classes << " (--classes)");
+    shards = std::make_shared<const ShardReader>(ix);
+  }
+  const int64_t dataset_size = shards ? shards->index().num_samples : data.size();
   DataParallel dp(net, cluster, cfg.parallel);
   std::unique_ptr<Watchdog> watchdog;
   if (!cluster.alone() && cfg.timeout_s > 0) watchdog = std::make_unique<Watchdog>(cluster, cfg.timeout_s);
@@ -177,10 +186,19 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     else LOG_INFO << "train: resumed from " << loaded << " at step " << st.step << " (sample " << st.samples_seen << ")";
   }
   if (st.step == 0) dp.broadcast_params();  // the same start everywhere, whatever each rank drew
-  if (st.dataset_size != 0 && st.dataset_size != data.size())
-    LOG_WARN << "train: the checkpoint's data set had " << st.dataset_size << " samples, this one has " << data.size()
+  if (st.dataset_size != 0 && st.dataset_size != dataset_size && cluster.root())
+    LOG_WARN << "train: the checkpoint's data set had " << st.dataset_size << " samples, this one has " << dataset_size
              << "; continuing at sample " << st.samples_seen;
-  st.dataset_size = data.size();
+  st.dataset_size = dataset_size;
+  std::unique_ptr<Loader> loader;
+  if (shards) {
+    LoaderOptions lo;
+    lo.batch = batch, lo.rank = cluster.rank, lo.ranks = cluster.size, lo.seed = mo.seed;
+    lo.shuffle = parse_shuffle(cfg.shuffle), lo.shuffle_buffer = cfg.shuffle_buffer;
+    lo.threads = cfg.loader_threads, lo.prefetch = cfg.prefetch, lo.train = true;
+    lo.crop = mo.config.input_size, lo.layout = net.images().layout, lo.start = st.samples_seen;
+    loader = std::make_unique<Loader>(shards, lo);
+  }
   res.first_step = st.step;
   net.set_training(true);
   net.enable_timing(false);
@@ -227,7 +245,13 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     Phases ph;
     const double t0 = now_seconds();
     // This rank's slice of the global batch [samples_seen, samples_seen + global_batch).
-    data.fill(*images, *labels, st.samples_seen + cluster.rank * batch);
+    if (loader) {
+      const Batch& b = loader->next();  // prepared in the background; here only the wait
+      copy(*images, b.images);
+      copy(*labels, b.labels);
+    } else {
+      data.fill(*images, *labels, st.samples_seen + cluster.rank * batch);
+    }
     if (step == cfg.inject_step && cluster.rank == cfg.inject_rank && cfg.inject_layer.empty())
       images->f32()[0] = std::numeric_limits<float>::quiet_NaN();
     copy(net.images(), *images);
@@ -348,6 +372,12 @@ int cmd_train(const std::vector<std::string>& args) {
   add_run_options(desc, 128);
   desc.add_options()
       ("steps", po::value<int64_t>()->default_value(100), "total training steps (a resumed run continues to this)")
+      ("data", po::value<std::string>()->default_value(""), "a shard set folder (alexnet shards); none: synthetic data")
+      ("loader-threads", po::value<int>()->default_value(2), "threads reading, decoding and augmenting (per rank)")
+      ("prefetch", po::value<int>()->default_value(3), "batches prepared ahead")
+      ("shuffle", po::value<std::string>()->default_value("global"),
+       "global (the same global batches whatever the ranks) or shard (shuffled shards, sequential reads)")
+      ("shuffle-buffer", po::value<int64_t>()->default_value(2048), "--shuffle shard: samples in the shuffle buffer")
       ("synthetic-samples", po::value<int64_t>()->default_value(12800), "images in the synthetic data set")
       ("data-classes", po::value<int64_t>()->default_value(0), "classes used by the synthetic data (0: all)")
       ("lr", po::value<double>()->default_value(0.01), "base learning rate")
@@ -388,6 +418,14 @@ int cmd_train(const std::vector<std::string>& args) {
   as_usage_error([&] {
     cfg.steps = vm["steps"].as<int64_t>();
     ALEXNET_CHECK(cfg.steps >= 1, "--steps must be at least 1");
+    cfg.data = vm["data"].as<std::string>();
+    cfg.loader_threads = vm["loader-threads"].as<int>();
+    cfg.prefetch = vm["prefetch"].as<int>();
+    ALEXNET_CHECK(cfg.loader_threads >= 1 && cfg.prefetch >= 1, "--loader-threads and --prefetch must be at least 1");
+    cfg.shuffle = vm["shuffle"].as<std::string>();
+    parse_shuffle(cfg.shuffle);
+    cfg.shuffle_buffer = vm["shuffle-buffer"].as<int64_t>();
+    ALEXNET_CHECK(cfg.shuffle_buffer >= 1, "--shuffle-buffer must be at least 1");
     cfg.synthetic_samples = vm["synthetic-samples"].as<int64_t>();
     ALEXNET_CHECK(cfg.synthetic_samples >= cfg.model.batch, "--synthetic-samples " << cfg.synthetic_samples
                                                                                    << " is smaller than one batch");

@@ -18,6 +18,11 @@ namespace alexnet {
 struct TrainConfig {
   ModelOptions model;
   int64_t steps = 100;            // total updates (a resumed run continues up to this)
+  std::string data;               // a shard set folder; "" : the synthetic data below
+  int loader_threads = 2;
+  int prefetch = 3;
+  std::string shuffle = "global"; // global | shard
+  int64_t shuffle_buffer = 2048;
   int64_t synthetic_samples = 12800;
   int64_t data_classes = 0;       // synthetic labels in [0, data_classes); 0: the model's classes
   SgdConfig sgd;
