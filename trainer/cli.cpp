@@ -95,7 +95,7 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
        "activation layout: auto (the fastest: nchw16c on the CPU when channels allow), nchw16c, nhwc or nchw")
       ("conv-algo", po::value<std::string>()->default_value("auto"),
        "conv2-5 algorithm: auto (winograd where available), direct or winograd")
-      ("threads", po::value<int>()->default_value(0), "CPU threads (0: OpenMP's default)")
+      ("threads", po::value<int>()->default_value(0), "CPU threads (0: the node's cores shared among its ranks)")
       ("seed", po::value<uint64_t>()->default_value(1), "seed of the weights, dropout and data")
       ("init", po::value<std::string>()->default_value("caffe"),
        "initialisation: caffe (N(0,.01), fc6/7 .005, biases .1) or paper (N(0,.01), biases 1)")
@@ -152,15 +152,21 @@ ModelOptions model_options_from(const po::variables_map& vm, const Cluster& clus
     o.init = parse_init_recipe(vm["init"].as<std::string>());
     o.dropout = vm["dropout"].as<double>();
     ALEXNET_CHECK(o.dropout >= 0 && o.dropout < 1, "--dropout must be in [0, 1), got " << o.dropout);
-    int threads = vm["threads"].as<int>();
-    ALEXNET_CHECK(threads >= 0, "--threads must be >= 0, got " << threads);
-    // Ranks sharing a node share its cores (oversubscribed OpenMP threads spin against each other).
+    apply_cpu_threads(vm["threads"].as<int>(), cluster);
+    return 0;
+  });
+  return o;
+}
+
+void apply_cpu_threads(int requested, const Cluster& cluster) {
+  as_usage_error([&] {
+    ALEXNET_CHECK(requested >= 0, "--threads must be >= 0, got " << requested);
+    int threads = requested;
     if (threads == 0 && cluster.local_size > 1)
       threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / cluster.local_size);
     set_cpu_threads(threads);
     return 0;
   });
-  return o;
 }
 
 }  // namespace alexnet

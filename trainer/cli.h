@@ -52,6 +52,10 @@ void add_run_options(boost::program_options::options_description& desc, int64_t 
 ModelOptions model_options_from(const boost::program_options::variables_map& vm, const Cluster& cluster);
 DataParallelOptions data_parallel_from(const boost::program_options::variables_map& vm);
 
+// --threads: n > 0 as given; 0 shares the node's cores among the ranks on it (oversubscribed
+// OpenMP threads spin against each other). UsageError when negative.
+void apply_cpu_threads(int requested, const Cluster& cluster);
+
 // Every option's value as text (what check_same_config compares), except the rank-local ones.
 std::vector<std::pair<std::string, std::string>> options_as_config(const boost::program_options::variables_map& vm);
 

@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <thread>
 
 #include "checkpoint.h"
 #include "cli.h"
@@ -38,13 +37,9 @@ int cmd_eval(const std::vector<std::string>& args) {
     mo.batch = vm["batch"].as<int64_t>();
     ALEXNET_CHECK(mo.batch >= 1, "--batch must be at least 1, got " << mo.batch);
     ALEXNET_CHECK(vm["loader-threads"].as<int>() >= 1, "--loader-threads must be at least 1");
-    int threads = vm["threads"].as<int>();
-    ALEXNET_CHECK(threads >= 0, "--threads must be >= 0");
-    if (threads == 0 && cluster.local_size > 1)
-      threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / cluster.local_size);
-    set_cpu_threads(threads);
     return 0;
   });
+  apply_cpu_threads(vm["threads"].as<int>(), cluster);
   mo.config = checkpoint_model_config(ckpt);
   const std::string layout = vm["layout"].as<std::string>();
   mo.layout = layout == "auto" ? best_layout(mo.config, mo.device) : as_usage_error([&] { return parse_layout(layout); });
