@@ -2,7 +2,6 @@
 #include "loader.h"
 
 #include <algorithm>
-#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -11,6 +10,7 @@
 #include <thread>
 
 #include "buffer.h"
+#include "clock.h"
 #include "error.h"
 #include "image_codec.h"
 #include "random.h"
@@ -24,10 +24,6 @@ Shuffle parse_shuffle(const std::string& s) {
 }
 
 namespace {
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // A seeded Fisher-Yates permutation of [0, n).
 std::vector<int64_t> permutation(int64_t n, uint64_t seed) {
@@ -163,9 +159,9 @@ void Loader::State::fill(Slot& slot, int64_t step, LoaderStats* st) {
       continue;
     }
     ++valid;
-    const double t0 = now_s();
+    const double t0 = now_seconds();
     reader->read(sample, &bytes);
-    const double t1 = now_s();
+    const double t1 = now_seconds();
     const uint8_t* px = bytes.data();
     RgbImage decoded;
     if (ix.encoding == Encoding::jpeg) {
@@ -175,7 +171,7 @@ void Loader::State::fill(Slot& slot, int64_t step, LoaderStats* st) {
                     "x" + std::to_string(decoded.height) + ", the index says " + std::to_string(S));
       px = decoded.pixels.data();
     }
-    const double t2 = now_s();
+    const double t2 = now_seconds();
     lab[i] = reader->label(sample);
     // Crop window, flip, lighting.
     int64_t x0 = (S - C) / 2, y0 = (S - C) / 2;
@@ -212,7 +208,7 @@ void Loader::State::fill(Slot& slot, int64_t step, LoaderStats* st) {
         }
       }
     }
-    const double t3 = now_s();
+    const double t3 = now_seconds();
     st->read_s += t1 - t0, st->decode_s += t2 - t1, st->augment_s += t3 - t2, st->samples += 1;
   }
   slot.batch.valid = valid;

@@ -143,6 +143,12 @@ def project(base, ranks, link, overlap):
     return out
 
 
+def save(fig, out, name):
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, name), dpi=110)
+    plt.close(fig)
+
+
 def rank_axis(ax):
     """A log2 rank axis labelled with plain integers."""
     ax.set_xscale("log", base=2)
@@ -202,9 +208,7 @@ def main():
         rank_axis(x)
         x.grid(alpha=0.3)
         x.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(a.out, "throughput.png"), dpi=110)
-    plt.close(fig)
+    save(fig, a.out, "throughput.png")
     md += ["", "Efficiency is measured images/s over the ideal line: the smallest run of the series times the "
            "rank ratio (weak scaling keeps the batch per rank, strong scaling the global batch).", ""]
 
@@ -222,9 +226,7 @@ def main():
     ax.set(ylabel="ms per step (rank 0, forward + backward)", title="Where the training step goes")
     ax.legend(fontsize=7, ncol=2, bbox_to_anchor=(1.01, 1), loc="upper left")
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
-    fig.tight_layout()
-    fig.savefig(os.path.join(a.out, "layers.png"), dpi=110)
-    plt.close(fig)
+    save(fig, a.out, "layers.png")
     md += ["## Per-layer breakdown", "", "![layers](layers.png)", "",
            "| run | " + " | ".join(keys) + " | sum (ms) | measured step (ms) |", "|---|" + "---|" * (len(keys) + 2)]
     for nm, g, r in zip(names, groups, rows):
@@ -242,9 +244,7 @@ def main():
     rank_axis(ax)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(os.path.join(a.out, "communication.png"), dpi=110)
-    plt.close(fig)
+    save(fig, a.out, "communication.png")
     md += ["## Communication", "", "![communication](communication.png)", "",
            "All-reduce total is the time spent inside the bucket all-reduces; exposed is the part the step waited "
            "for after backward (the rest overlapped backward).", ""]
@@ -290,9 +290,7 @@ def main():
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(os.path.join(a.out, "projection.png"), dpi=110)
-        plt.close(fig)
+        save(fig, a.out, "projection.png")
         md += ["", "![projection](projection.png)", ""]
         print("\n".join(md[md.index("## Projection"):]))
 

@@ -39,19 +39,19 @@ DataParallel::DataParallel(AlexNet& net, const Cluster& cluster, const DataParal
   ALEXNET_CHECK(o.bucket_mb > 0, "--bucket-mb must be positive, got " << o.bucket_mb);
   buckets_ = plan_buckets(net.params(0).layout, o.bucket_mb);
   for (const auto& b : buckets_) layer_order_.insert(layer_order_.end(), b.layers.begin(), b.layers.end());
-  if (cluster_.alone()) {  // nothing to communicate; the finite check still runs per bucket
-    if (opt_.check_finite) net_.set_grad_ready_hook([this](int t, const std::string& layer) { on_grad_ready(t, layer); });
-    return;
+  if (!cluster_.alone()) {
+    int provided = 0;
+    MPI_CHECK(MPI_Query_thread(&provided));
+    if (opt_.overlap && provided < MPI_THREAD_SERIALIZED) {
+      LOG_WARN << "the MPI library gives no thread support (level " << provided << "): running with --overlap off";
+      opt_.overlap = false;
+    }
+    if (opt_.overlap) worker_ = std::make_unique<CommWorker>();
+    for (auto& c : comms_) c = make_mpi_communicator(cluster_.world, worker_.get());
   }
-  int provided = 0;
-  MPI_CHECK(MPI_Query_thread(&provided));
-  if (opt_.overlap && provided < MPI_THREAD_SERIALIZED) {
-    LOG_WARN << "the MPI library gives no thread support (level " << provided << "): running with --overlap off";
-    opt_.overlap = false;
-  }
-  if (opt_.overlap) worker_ = std::make_unique<CommWorker>();
-  for (auto& c : comms_) c = make_mpi_communicator(cluster_.world, worker_.get());
-  if (opt_.overlap || opt_.check_finite)
+  // Buckets are handled as backward produces them when they are sent early or checked (alone, the
+  // finite check is all there is to do); otherwise finish_backward() handles them all.
+  if ((opt_.overlap && !cluster_.alone()) || opt_.check_finite)
     net_.set_grad_ready_hook([this](int t, const std::string& layer) { on_grad_ready(t, layer); });
 }
 

@@ -2,7 +2,6 @@
 #include "stats.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 namespace alexnet {
@@ -22,10 +21,6 @@ Summary summarize(std::vector<double> v) {
   s.min = v.front();
   s.max = v.back();
   return s;
-}
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace alexnet

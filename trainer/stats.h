@@ -1,8 +1,10 @@
-// Timing: a monotonic clock in seconds, and summaries (mean, standard deviation, median, min, max).
+// Timing summaries (mean, standard deviation, median, min, max); the clock is layers/clock.h.
 #pragma once
 
 #include <cstddef>
 #include <vector>
+
+#include "clock.h"
 
 namespace alexnet {
 
@@ -13,7 +15,5 @@ struct Summary {
 
 Summary summarize(std::vector<double> v);
 
-// Seconds on the monotonic clock (std::chrono::steady_clock).
-double now_seconds();
 
 }  // namespace alexnet
