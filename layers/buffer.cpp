@@ -10,6 +10,7 @@
 
 #ifdef ALEXNET_HAVE_CUDA
 #include "cuda_check.h"
+#include "cuda_context.h"
 #endif
 
 namespace alexnet {
@@ -111,6 +112,32 @@ void copy(const Tensor& dst, const Tensor& src) {
   throw Error("copy between " + src.device.str() + " and " + dst.device.str() +
               ": this build has no CUDA backend");
 #endif
+}
+
+void copy_async(const Tensor& dst, const Tensor& src) {
+  ALEXNET_CHECK(dst.numel() == src.numel() && dst.dtype == src.dtype,
+                "copy: " << src.str() << " does not fit " << dst.str());
+  if (src.bytes() == 0 || dst.data == src.data) return;
+  if (dst.device.is_cpu() && src.device.is_cpu()) {
+    std::memcpy(dst.data, src.data, src.bytes());
+    return;
+  }
+#ifdef ALEXNET_HAVE_CUDA
+  ALEXNET_CHECK(dst.device.is_cpu() || src.device.is_cpu() || dst.device == src.device,
+                "copy_async between two GPUs (" << src.device.str() << " -> " << dst.device.str() << ")");
+  const gpu::Context& ctx = gpu::context(dst.device.is_cuda() ? dst.device : src.device);
+  CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, src.bytes(), cudaMemcpyDefault, ctx.stream()));
+#else
+  throw Error("copy between " + src.device.str() + " and " + dst.device.str() +
+              ": this build has no CUDA backend");
+#endif
+}
+
+Tensor host_view(const Tensor& t, OwnedTensor& staging) {
+  if (t.device.is_cpu()) return t;
+  staging = OwnedTensor(t.shape, Device::cpu(), t.layout, t.dtype);
+  copy(staging.view, t);
+  return staging.view;
 }
 
 }  // namespace alexnet

@@ -48,7 +48,16 @@ struct OwnedTensor {
   const Tensor* operator->() const { return &view; }
 };
 
-// Copies src into dst (same element count and dtype; any pair of devices). Synchronous.
+// Copies src into dst (same element count and dtype; any pair of devices). Synchronous: returns
+// when the copy is done, after the GPU work queued before it.
 void copy(const Tensor& dst, const Tensor& src);
+
+// Queues the copy on the GPU's stream (no host wait) when a GPU is involved, in order with the
+// layers queued there; a plain copy for two host tensors. Host memory should be pinned (pageable
+// memory makes the driver wait). Not for two different GPUs (their streams are not ordered).
+void copy_async(const Tensor& dst, const Tensor& src);
+
+// t itself when it is in host memory, else a copy of it in `staging` (synchronous).
+Tensor host_view(const Tensor& t, OwnedTensor& staging);
 
 }  // namespace alexnet

@@ -47,11 +47,19 @@ Conv::Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout la
   ALEXNET_CHECK(layout_fits(input, in_layout) && layout_fits(out, layout),
                 name_ << ": " << input.str() << " -> " << out.str() << " cannot be stored " << layout_name(in_layout)
                       << " -> " << layout_name(layout) << " (channels must be a multiple of " << kBlock << ")");
-  cfg_ = {spec, input, out, in_layout, layout, device, options.need_input_grad, options.algorithm};
+  cfg_ = {spec, input, out, in_layout, layout, device, options.need_input_grad, options.algorithm,
+          options.precision};
+  check_backend(name_, device, layout, options.precision);
+  if (in_layout != layout) check_backend(name_, device, in_layout, options.precision);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_conv_cpu(cfg_); break;
     case DeviceKind::cuda:
-      throw Error(name_ + ": the CUDA backend of convolution is not built yet");
+#ifdef ALEXNET_HAVE_CUDA
+      impl_ = detail::make_conv_cuda(cfg_);
+      break;
+#else
+      throw Error(name_ + ": " + device.str() + " needs the CUDA backend, which this build does not have");
+#endif
   }
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "precision.h"
 #include "tensor.h"
 
 namespace alexnet {
@@ -30,8 +31,11 @@ struct ConvOptions {
   Layout input_layout = Layout::nchw;
   bool input_layout_set = false;   // use input_layout for x/dx instead of the output's layout
   ConvAlgorithm algorithm = ConvAlgorithm::direct;
+  Precision precision = Precision::fp32;  // CUDA: fp32 or tf32 (the CPU computes in fp32 only)
 
-  static ConvOptions first_layer(Layout input) { return {false, input, true, ConvAlgorithm::direct}; }
+  static ConvOptions first_layer(Layout input, Precision p = Precision::fp32) {
+    return {false, input, true, ConvAlgorithm::direct, p};
+  }
 };
 
 namespace detail {
@@ -50,8 +54,10 @@ struct ConvConfig {
   Device device;
   bool need_input_grad;
   ConvAlgorithm algorithm;
+  Precision precision;
 };
 std::unique_ptr<ConvBackend> make_conv_cpu(const ConvConfig& c);
+std::unique_ptr<ConvBackend> make_conv_cuda(const ConvConfig& c);  // CUDA builds only
 }  // namespace detail
 
 class Conv {

@@ -39,6 +39,9 @@ bool cuda_built();
 // returns an empty list and sets *why_none (when given) to the reason.
 std::vector<GpuInfo> list_gpus(std::string* why_none = nullptr);
 
+// Blocks until every layer queued on GPU d has run (nothing to wait for on the CPU).
+void synchronize(const Device& d);
+
 // Library versions of the GPU stack ("" when not built with CUDA): "cuDNN 9.19.0" etc.
 std::string cuda_runtime_version();
 std::string cudnn_version();

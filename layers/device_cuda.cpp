@@ -6,6 +6,9 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
+
+#include "cuda_check.h"
+#include "cuda_context.h"
 #endif
 
 namespace alexnet {
@@ -13,6 +16,10 @@ namespace alexnet {
 #ifdef ALEXNET_HAVE_CUDA
 
 bool cuda_built() { return true; }
+
+void synchronize(const Device& d) {
+  if (d.is_cuda()) CUDA_CHECK(cudaStreamSynchronize(gpu::context(d).stream()));
+}
 
 std::vector<GpuInfo> list_gpus(std::string* why_none) {
   std::vector<GpuInfo> gpus;
@@ -60,6 +67,8 @@ std::string cublas_version() {
 #else
 
 bool cuda_built() { return false; }
+
+void synchronize(const Device&) {}
 
 std::vector<GpuInfo> list_gpus(std::string* why_none) {
   if (why_none) *why_none = "this build has no CUDA backend (configured with ALEXNET_CUDA=OFF or without the toolkit)";

@@ -16,9 +16,16 @@ Dropout::Dropout(std::string name, double p, const Shape& shape, Layout layout, 
     : name_(std::move(name)), cfg_{p, shape, layout, device}, seed_(seed) {
   ALEXNET_CHECK(p >= 0.0 && p < 1.0, name_ << ": dropout probability must be in [0, 1), got " << p);
   ALEXNET_CHECK(shape.numel() > 0, name_ << ": empty shape " << shape.str());
+  check_backend(name_, device, layout);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_dropout_cpu(cfg_); break;
-    case DeviceKind::cuda: throw Error(name_ + ": the CUDA backend of dropout is not built yet");
+    case DeviceKind::cuda:
+#ifdef ALEXNET_HAVE_CUDA
+      impl_ = detail::make_dropout_cuda(cfg_);
+      break;
+#else
+      throw Error(name_ + ": " + device.str() + " needs the CUDA backend, which this build does not have");
+#endif
   }
 }
 
@@ -35,7 +42,7 @@ void Dropout::forward(const Tensor& x, const Tensor& y) {
     ++counter_;
     last_ = Last::training;
   } else {
-    if (y.data != x.data) copy(y, x);
+    if (y.data != x.data) copy_async(y, x);
     last_ = Last::inference;
   }
 }
@@ -46,7 +53,7 @@ void Dropout::backward(const Tensor& dy, const Tensor& dx) {
   check_tensor(dx, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "dx");
   ALEXNET_CHECK(last_ != Last::none, name_ << ".backward: called before any forward");
   if (last_ == Last::training) impl_->backward(dy, dx);
-  else if (dx.data != dy.data) copy(dx, dy);
+  else if (dx.data != dy.data) copy_async(dx, dy);
 }
 
 }  // namespace alexnet

@@ -10,18 +10,12 @@
 #include <string>
 
 #include "buffer.h"
-#include "random.h"
+#include "hash.h"
 #include "tensor.h"
 
 namespace alexnet {
 
-// The per-call base of the hash, and whether element i is kept: P(keep) = threshold / 2^24.
-constexpr uint64_t dropout_base(uint64_t seed, uint64_t counter) {
-  return mix64(seed ^ mix64(counter + 0x632be59bd9b4e019ULL));
-}
-constexpr bool dropout_keep(uint64_t base, uint64_t i, uint32_t threshold) {
-  return (mix64(base + i) >> 40) < threshold;
-}
+// dropout_base() and dropout_keep() (hash.h) draw the mask.
 uint32_t dropout_threshold(double p);  // round((1 - p) * 2^24)
 
 namespace detail {
@@ -39,6 +33,7 @@ struct DropoutConfig {
   Device device;
 };
 std::unique_ptr<DropoutBackend> make_dropout_cpu(const DropoutConfig& c);
+std::unique_ptr<DropoutBackend> make_dropout_cuda(const DropoutConfig& c);  // CUDA builds only
 }  // namespace detail
 
 class Dropout {

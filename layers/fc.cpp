@@ -6,15 +6,21 @@
 namespace alexnet {
 
 FullyConnected::FullyConnected(std::string name, const FcSpec& spec, int64_t batch, Device device,
-                               bool need_input_grad)
-    : name_(std::move(name)), cfg_{spec, batch, device, need_input_grad} {
+                               bool need_input_grad, Precision precision)
+    : name_(std::move(name)), cfg_{spec, batch, device, need_input_grad, precision} {
   ALEXNET_CHECK(batch >= 1 && spec.in_features >= 1 && spec.out_features >= 1,
                 name_ << ": batch " << batch << ", features " << spec.in_features << " -> "
                       << spec.out_features << " must all be positive");
+  check_backend(name_, device, Layout::nchw, precision);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_fc_cpu(cfg_); break;
     case DeviceKind::cuda:
-      throw Error(name_ + ": the CUDA backend of fully connected is not built yet");
+#ifdef ALEXNET_HAVE_CUDA
+      impl_ = detail::make_fc_cuda(cfg_);
+      break;
+#else
+      throw Error(name_ + ": " + device.str() + " needs the CUDA backend, which this build does not have");
+#endif
   }
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "precision.h"
 #include "tensor.h"
 
 namespace alexnet {
@@ -28,14 +29,17 @@ struct FcConfig {
   int64_t batch;
   Device device;
   bool need_input_grad;
+  Precision precision;
 };
 std::unique_ptr<FcBackend> make_fc_cpu(const FcConfig& c);
+std::unique_ptr<FcBackend> make_fc_cuda(const FcConfig& c);  // CUDA builds only
 }  // namespace detail
 
 class FullyConnected {
  public:
+  // precision: CUDA fp32 or tf32 (the CPU computes in fp32 only).
   FullyConnected(std::string name, const FcSpec& spec, int64_t batch, Device device,
-                 bool need_input_grad = true);
+                 bool need_input_grad = true, Precision precision = Precision::fp32);
   ~FullyConnected();
   FullyConnected(FullyConnected&&) noexcept;
   FullyConnected& operator=(FullyConnected&&) noexcept;

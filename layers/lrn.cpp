@@ -28,9 +28,16 @@ Lrn::Lrn(std::string name, const LrnSpec& spec, const Shape& shape, Layout layou
                 name_ << ": LRN size must be odd and positive, got " << spec.size);
   ALEXNET_CHECK(spec.alpha >= 0 && spec.beta >= 0 && spec.k > 0,
                 name_ << ": LRN needs alpha >= 0, beta >= 0, k > 0 (" << spec.str() << ")");
+  check_backend(name_, device, layout);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_lrn_cpu(cfg_); break;
-    case DeviceKind::cuda: throw Error(name_ + ": the CUDA backend of LRN is not built yet");
+    case DeviceKind::cuda:
+#ifdef ALEXNET_HAVE_CUDA
+      impl_ = detail::make_lrn_cuda(cfg_);
+      break;
+#else
+      throw Error(name_ + ": " + device.str() + " needs the CUDA backend, which this build does not have");
+#endif
   }
 }
 

@@ -44,6 +44,7 @@ struct LrnConfig {
   Device device;
 };
 std::unique_ptr<LrnBackend> make_lrn_cpu(const LrnConfig& c);
+std::unique_ptr<LrnBackend> make_lrn_cuda(const LrnConfig& c);  // CUDA builds only
 }  // namespace detail
 
 class Lrn {

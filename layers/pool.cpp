@@ -19,9 +19,16 @@ MaxPool::MaxPool(std::string name, const PoolSpec& spec, const Shape& input, Lay
   Shape out{input.n(), input.c(), Conv::output_size(input.h(), spec.kernel, spec.stride, spec.pad),
             Conv::output_size(input.w(), spec.kernel, spec.stride, spec.pad)};
   cfg_ = {spec, input, out, layout, device};
+  check_backend(name_, device, layout);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_pool_cpu(cfg_); break;
-    case DeviceKind::cuda: throw Error(name_ + ": the CUDA backend of max pooling is not built yet");
+    case DeviceKind::cuda:
+#ifdef ALEXNET_HAVE_CUDA
+      impl_ = detail::make_pool_cuda(cfg_);
+      break;
+#else
+      throw Error(name_ + ": " + device.str() + " needs the CUDA backend, which this build does not have");
+#endif
   }
 }
 

@@ -30,6 +30,7 @@ struct PoolConfig {
   Device device;
 };
 std::unique_ptr<PoolBackend> make_pool_cpu(const PoolConfig& c);
+std::unique_ptr<PoolBackend> make_pool_cuda(const PoolConfig& c);  // CUDA builds only
 }  // namespace detail
 
 class MaxPool {

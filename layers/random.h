@@ -7,15 +7,9 @@
 #include <cstdint>
 #include <numbers>
 
-namespace alexnet {
+#include "hash.h"
 
-// SplitMix64's finaliser: a good 64-bit mix of a counter.
-constexpr uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
+namespace alexnet {
 
 // Uniform in [0, 1) with 53 random bits.
 inline double hashed_uniform(uint64_t seed, uint64_t index) {

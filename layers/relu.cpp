@@ -8,9 +8,16 @@ namespace alexnet {
 Relu::Relu(std::string name, const Shape& shape, Layout layout, Device device)
     : name_(std::move(name)), cfg_{shape, layout, device} {
   ALEXNET_CHECK(shape.numel() > 0, name_ << ": empty shape " << shape.str());
+  check_backend(name_, device, layout);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_relu_cpu(cfg_); break;
-    case DeviceKind::cuda: throw Error(name_ + ": the CUDA backend of ReLU is not built yet");
+    case DeviceKind::cuda:
+#ifdef ALEXNET_HAVE_CUDA
+      impl_ = detail::make_relu_cuda(cfg_);
+      break;
+#else
+      throw Error(name_ + ": " + device.str() + " needs the CUDA backend, which this build does not have");
+#endif
   }
 }
 

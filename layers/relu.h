@@ -22,6 +22,7 @@ struct ReluConfig {
   Device device;
 };
 std::unique_ptr<ReluBackend> make_relu_cpu(const ReluConfig& c);
+std::unique_ptr<ReluBackend> make_relu_cuda(const ReluConfig& c);  // CUDA builds only
 }  // namespace detail
 
 class Relu {

@@ -9,9 +9,16 @@ SoftmaxLoss::SoftmaxLoss(std::string name, int64_t batch, int64_t classes, Devic
     : name_(std::move(name)), cfg_{batch, classes, device} {
   ALEXNET_CHECK(batch >= 1 && classes >= 1,
                 name_ << ": batch " << batch << " and classes " << classes << " must be positive");
+  check_backend(name_, device, Layout::nchw);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_softmax_loss_cpu(cfg_); break;
-    case DeviceKind::cuda: throw Error(name_ + ": the CUDA backend of the loss is not built yet");
+    case DeviceKind::cuda:
+#ifdef ALEXNET_HAVE_CUDA
+      impl_ = detail::make_softmax_loss_cuda(cfg_);
+      break;
+#else
+      throw Error(name_ + ": " + device.str() + " needs the CUDA backend, which this build does not have");
+#endif
   }
 }
 

@@ -31,6 +31,7 @@ struct SoftmaxLossConfig {
   Device device;
 };
 std::unique_ptr<SoftmaxLossBackend> make_softmax_loss_cpu(const SoftmaxLossConfig& c);
+std::unique_ptr<SoftmaxLossBackend> make_softmax_loss_cuda(const SoftmaxLossConfig& c);  // CUDA builds only
 }  // namespace detail
 
 class SoftmaxLoss {
@@ -44,9 +45,10 @@ class SoftmaxLoss {
   Shape logits_shape() const { return {cfg_.batch, cfg_.classes}; }  // (N, K)
   Shape labels_shape() const { return {cfg_.batch}; }                // (N)
 
-  // Throws Error naming the sample when a label is outside [0, K).
+  // A label outside [0, K) throws Error naming the sample: here on the CPU, at stats() on a GPU
+  // (where the host first waits for the batch's results).
   void forward(const Tensor& logits, const Tensor& labels);
-  LossStats stats() const;  // of the last forward
+  LossStats stats() const;  // of the last forward (on a GPU: waits for it)
   // scale multiplies the gradient of the mean loss (1 for plain training).
   void backward(const Tensor& labels, const Tensor& dlogits, float scale = 1.f);
 

@@ -113,4 +113,17 @@ void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtyp
   }
 }
 
+void check_backend(const std::string& who, const Device& device, Layout layout, Precision precision) {
+  if (device.is_cpu()) {
+    ALEXNET_CHECK(precision == Precision::fp32,
+                  who << ": the CPU backend computes in fp32 only, not " << precision_name(precision));
+    return;
+  }
+  ALEXNET_CHECK(cuda_built(), who << ": " << device.str() << " needs the CUDA backend, which this build does not have");
+  ALEXNET_CHECK(layout == Layout::nchw || layout == Layout::nhwc,
+                who << ": the CUDA backend stores activations nchw or nhwc, not " << layout_name(layout));
+  ALEXNET_CHECK(precision != Precision::bf16,
+                who << ": bf16 (bf16 activations and gradients) is not built yet on CUDA; use fp32 or tf32");
+}
+
 }  // namespace alexnet

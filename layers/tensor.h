@@ -11,6 +11,7 @@
 #include <string>
 
 #include "device.h"
+#include "precision.h"
 
 namespace alexnet {
 
@@ -69,6 +70,12 @@ struct Tensor {
 // "<who>: <what> is <t> but the layer was built for <expected>".
 void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtype,
                   const Device& device, const std::string& who, const char* what);
+
+// Throws Error naming `who` unless the backend of `device` runs layers in `layout` and
+// `precision`: the CPU computes fp32 in any layout; CUDA (in a CUDA build) fp32 or tf32 in NCHW
+// or NHWC.
+void check_backend(const std::string& who, const Device& device, Layout layout,
+                   Precision precision = Precision::fp32);
 
 // Whether a 4-D shape can be stored in `layout` (NCHW16C needs whole blocks of channels).
 bool layout_fits(const Shape& s, Layout layout);

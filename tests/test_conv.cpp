@@ -55,6 +55,12 @@ bool runs_on(const ConvCase& c, const Backend& be) {
   return (c.spec.in_channels / c.spec.groups) % kBlock == 0 && (c.spec.out_channels / c.spec.groups) % kBlock == 0;
 }
 
+ConvOptions options(const Backend& be) {
+  ConvOptions o;
+  o.precision = be.precision;
+  return o;
+}
+
 class ConvTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
@@ -67,7 +73,7 @@ TEST_P(ConvTest, ForwardMatchesReference) {
     if (!runs_on(c, be)) continue;
     SCOPED_TRACE(describe(c));
     const Shape in{c.n, c.spec.in_channels, c.h, c.w};
-    Conv conv("conv", c.spec, in, be.layout, be.device);
+    Conv conv("conv", c.spec, in, be.layout, be.device, options(be));
     TestTensor x(in, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), be),
         y(conv.output_shape(), be);
     const double fan_in = static_cast<double>(conv.weight_shape().numel() / c.spec.out_channels);
@@ -79,7 +85,7 @@ TEST_P(ConvTest, ForwardMatchesReference) {
     ref::Dims4 yd{};
     auto expected = ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), c.spec, &yd);
     ASSERT_EQ(dims4(conv.output_shape()).size(), yd.size());
-    EXPECT_TRUE(all_close(y.download(), expected, 1e-5, 1e-4, conv.output_shape()));
+    EXPECT_TRUE(close_for(be, y.download(), expected, 1e-5, 1e-4, conv.output_shape()));
   }
 }
 
@@ -90,7 +96,7 @@ TEST_P(ConvTest, BackwardMatchesReference) {
     if (!runs_on(c, be)) continue;
     SCOPED_TRACE(describe(c));
     const Shape in{c.n, c.spec.in_channels, c.h, c.w};
-    Conv conv("conv", c.spec, in, be.layout, be.device);
+    Conv conv("conv", c.spec, in, be.layout, be.device, options(be));
     const Backend plain{be.device, Layout::nchw};
     TestTensor x(in, be), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dx(in, be),
         dw(conv.weight_shape(), plain), db(conv.bias_shape(), be);
@@ -103,9 +109,9 @@ TEST_P(ConvTest, BackwardMatchesReference) {
     conv.backward(x.t(), w.t(), dy.t(), dx.t(), dw.t(), db.t());
     std::vector<double> rdx, rdw, rdb;
     ref::conv_backward(x.host(), dims4(in), w.host(), dy.host(), c.spec, &rdx, &rdw, &rdb);
-    EXPECT_TRUE(all_close(dx.download(), rdx, 1e-5, 1e-4, in)) << "dx";
-    EXPECT_TRUE(all_close(dw.download(), rdw, 1e-4, 1e-4)) << "dw";
-    EXPECT_TRUE(all_close(db.download(), rdb, 1e-4, 1e-4)) << "db";
+    EXPECT_TRUE(close_for(be, dx.download(), rdx, 1e-5, 1e-4, in)) << "dx";
+    EXPECT_TRUE(close_for(be, dw.download(), rdw, 1e-4, 1e-4)) << "dw";
+    EXPECT_TRUE(close_for(be, db.download(), rdb, 1e-4, 1e-4)) << "db";
   }
 }
 
@@ -116,7 +122,7 @@ TEST_P(ConvTest, FirstLayerReadsAPlainInputAndComputesNoDx) {
   const ConvSpec spec{3, channels(be, 4), 3, 2, 1, 1};
   const Shape in{2, 3, 9, 9};
   const Backend image_be{be.device, plain_layout(be.layout)};
-  Conv conv("conv1", spec, in, be.layout, be.device, ConvOptions::first_layer(image_be.layout));
+  Conv conv("conv1", spec, in, be.layout, be.device, ConvOptions::first_layer(image_be.layout, be.precision));
   const Backend plain{be.device, Layout::nchw};
   TestTensor x(in, image_be), y(conv.output_shape(), be), b(conv.bias_shape(), be), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dw(conv.weight_shape(), plain),
       db(conv.bias_shape(), be);
@@ -126,16 +132,17 @@ TEST_P(ConvTest, FirstLayerReadsAPlainInputAndComputesNoDx) {
   b.fill_uniform(rng, -0.5, 0.5);
   conv.forward(x.t(), w.t(), b.t(), y.t());
   ref::Dims4 yd{};
-  EXPECT_TRUE(all_close(y.download(), ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), spec, &yd), 1e-5, 1e-4));
+  EXPECT_TRUE(close_for(be, y.download(), ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), spec, &yd), 1e-5, 1e-4));
   conv.backward(x.t(), w.t(), dy.t(), Tensor{}, dw.t(), db.t());
   std::vector<double> rdx, rdw, rdb;
   ref::conv_backward(x.host(), dims4(in), w.host(), dy.host(), spec, &rdx, &rdw, &rdb);
-  EXPECT_TRUE(all_close(dw.download(), rdw, 1e-4, 1e-4));
-  EXPECT_TRUE(all_close(db.download(), rdb, 1e-4, 1e-4));
+  EXPECT_TRUE(close_for(be, dw.download(), rdw, 1e-4, 1e-4));
+  EXPECT_TRUE(close_for(be, db.download(), rdb, 1e-4, 1e-4));
 }
 
 TEST_P(ConvTest, FiniteDifferenceGradient) {
   const Backend be = GetParam();
+  if (be.precision != Precision::fp32) GTEST_SKIP() << "finite differences need fp32 products";
   std::mt19937 rng(4);
   const int64_t c = be.layout == Layout::nchw16c ? 32 : 4;  // two groups of whole blocks
   const ConvSpec spec{c, c, 3, 2, 1, 2};
@@ -217,7 +224,7 @@ TEST_P(ConvTest, WinogradMatchesReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ConvTest, ::testing::ValuesIn(all_backends()), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, ConvTest, ::testing::ValuesIn(precision_backends()), backend_name);
 
 TEST(ConvSpecTest, RejectsInvalidSpecs) {
   const Shape in{1, 6, 8, 8};

@@ -25,7 +25,7 @@ TEST_P(FcTest, ForwardAndBackwardMatchReference) {
                           FcCase{5, {1, 9}}}) {
     const int64_t n = c.n, in = c.spec.in_features, out = c.spec.out_features;
     SCOPED_TRACE("N=" + std::to_string(n) + " " + std::to_string(in) + "->" + std::to_string(out));
-    FullyConnected fc("fc", c.spec, n, be.device);
+    FullyConnected fc("fc", c.spec, n, be.device, true, be.precision);
     TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), be), b(fc.bias_shape(), be), y(fc.output_shape(), be),
         dy(fc.output_shape(), be), dx(fc.input_shape(), be), dw(fc.weight_shape(), be), db(fc.bias_shape(), be);
     x.fill_uniform(rng, -1, 1);
@@ -35,12 +35,12 @@ TEST_P(FcTest, ForwardAndBackwardMatchReference) {
     for (auto* t : {&y, &dx, &dw, &db}) t->fill_nan();
     fc.forward(x.t(), w.t(), b.t(), y.t());
     fc.backward(x.t(), w.t(), dy.t(), dx.t(), dw.t(), db.t());
-    EXPECT_TRUE(all_close(y.download(), ref::fc_forward(x.host(), w.host(), b.host(), n, in, out), 1e-5, 1e-4)) << "y";
+    EXPECT_TRUE(close_for(be, y.download(), ref::fc_forward(x.host(), w.host(), b.host(), n, in, out), 1e-5, 1e-4)) << "y";
     std::vector<double> rdx, rdw, rdb;
     ref::fc_backward(x.host(), w.host(), dy.host(), n, in, out, &rdx, &rdw, &rdb);
-    EXPECT_TRUE(all_close(dx.download(), rdx, 1e-5, 1e-4)) << "dx";
-    EXPECT_TRUE(all_close(dw.download(), rdw, 1e-5, 1e-4)) << "dw";
-    EXPECT_TRUE(all_close(db.download(), rdb, 1e-5, 1e-4)) << "db";
+    EXPECT_TRUE(close_for(be, dx.download(), rdx, 1e-5, 1e-4)) << "dx";
+    EXPECT_TRUE(close_for(be, dw.download(), rdw, 1e-5, 1e-4)) << "dw";
+    EXPECT_TRUE(close_for(be, db.download(), rdb, 1e-5, 1e-4)) << "db";
   }
 }
 
@@ -50,7 +50,7 @@ TEST_P(FcTest, AcceptsAFlattenedActivation) {
   std::mt19937 rng(52);
   const Shape act{2, channels(be, 4), 3, 3};
   const int64_t features = act.numel() / 2;
-  FullyConnected fc("fc6", {features, 5}, 2, be.device);
+  FullyConnected fc("fc6", {features, 5}, 2, be.device, true, be.precision);
   TestTensor x(act, be), w(fc.weight_shape(), be), b(fc.bias_shape(), be), y(fc.output_shape(), be);
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.2, 0.2);
@@ -64,11 +64,12 @@ TEST_P(FcTest, AcceptsAFlattenedActivation) {
         for (int64_t w2 = 0; w2 < 3; ++w2)
           flat[static_cast<size_t>(offset4(act, be.layout, n, c, h, w2))] =
               x.host()[static_cast<size_t>(offset4(act, Layout::nchw, n, c, h, w2))];
-  EXPECT_TRUE(all_close(y.download(), ref::fc_forward(flat, w.host(), b.host(), 2, features, 5), 1e-5, 1e-4));
+  EXPECT_TRUE(close_for(be, y.download(), ref::fc_forward(flat, w.host(), b.host(), 2, features, 5), 1e-5, 1e-4));
 }
 
 TEST_P(FcTest, FiniteDifferenceGradient) {
   const Backend be = GetParam();
+  if (be.precision != Precision::fp32) GTEST_SKIP() << "finite differences need fp32 products";
   std::mt19937 rng(53);
   FullyConnected fc("fc", {6, 4}, 3, be.device);
   TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), be), b(fc.bias_shape(), be), y(fc.output_shape(), be),
@@ -90,7 +91,7 @@ TEST_P(FcTest, FiniteDifferenceGradient) {
 TEST_P(FcTest, BackwardWithoutInputGradient) {
   const Backend be = GetParam();
   std::mt19937 rng(54);
-  FullyConnected fc("fc", {5, 3}, 2, be.device, /*need_input_grad=*/false);
+  FullyConnected fc("fc", {5, 3}, 2, be.device, /*need_input_grad=*/false, be.precision);
   TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), be), dy(fc.output_shape(), be), dw(fc.weight_shape(), be),
       db(fc.bias_shape(), be);
   x.fill_uniform(rng, -1, 1);
@@ -99,11 +100,11 @@ TEST_P(FcTest, BackwardWithoutInputGradient) {
   fc.backward(x.t(), w.t(), dy.t(), Tensor{}, dw.t(), db.t());
   std::vector<double> rdx, rdw, rdb;
   ref::fc_backward(x.host(), w.host(), dy.host(), 2, 5, 3, &rdx, &rdw, &rdb);
-  EXPECT_TRUE(all_close(dw.download(), rdw, 1e-5, 1e-4));
-  EXPECT_TRUE(all_close(db.download(), rdb, 1e-5, 1e-4));
+  EXPECT_TRUE(close_for(be, dw.download(), rdw, 1e-5, 1e-4));
+  EXPECT_TRUE(close_for(be, db.download(), rdb, 1e-5, 1e-4));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, FcTest, ::testing::ValuesIn(all_backends()), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, FcTest, ::testing::ValuesIn(precision_backends()), backend_name);
 
 TEST(FcSpecTest, Validation) {
   EXPECT_THROW(FullyConnected("fc", {0, 3}, 2, Device::cpu()), Error);

@@ -8,15 +8,34 @@
 namespace alexnet::test {
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
-  return (info.param.device.is_cpu() ? std::string("cpu") : std::string("cuda")) + "_" +
-         layout_name(info.param.layout);
+  const Backend& b = info.param;
+  return (b.device.is_cpu() ? std::string("cpu") : std::string("cuda")) + "_" + layout_name(b.layout) +
+         (b.precision == Precision::fp32 ? std::string() : std::string("_") + precision_name(b.precision));
 }
 
-void PrintTo(const Backend& b, std::ostream* os) { *os << b.device.str() << " " << layout_name(b.layout); }
+void PrintTo(const Backend& b, std::ostream* os) {
+  *os << b.device.str() << " " << layout_name(b.layout) << " " << precision_name(b.precision);
+}
 
 std::vector<Backend> all_backends() {
   return {{Device::cpu(), Layout::nchw},    {Device::cpu(), Layout::nhwc}, {Device::cpu(), Layout::nchw16c},
           {Device::cuda(0), Layout::nchw}, {Device::cuda(0), Layout::nhwc}};
+}
+
+std::vector<Backend> precision_backends() {
+  auto v = all_backends();
+  v.push_back({Device::cuda(0), Layout::nchw, Precision::tf32});
+  v.push_back({Device::cuda(0), Layout::nhwc, Precision::tf32});
+  return v;
+}
+
+::testing::AssertionResult close_for(const Backend& be, const std::vector<double>& actual,
+                                     const std::vector<double>& expected, double atol, double rtol,
+                                     const Shape& shape) {
+  if (be.precision == Precision::fp32) return all_close(actual, expected, atol, rtol, shape);
+  double mx = 0;
+  for (double v : expected) mx = std::max(mx, std::fabs(v));
+  return all_close(actual, expected, std::max(atol, 3e-3 * mx), std::max(rtol, 3e-3), shape);
 }
 
 int64_t channels(const Backend& be, int64_t c) {
@@ -29,12 +48,12 @@ std::string unavailable_reason(const Device& d) {
   if (d.is_cpu()) return "";
   if (!cuda_built()) return "CUDA backend skipped: this build has no CUDA (ALEXNET_CUDA=OFF or no toolkit)";
   std::string why;
-  if (list_gpus(&why).empty()) return "CUDA backend skipped: no GPU (" + why + ")";
-#ifndef ALEXNET_CUDA_LAYERS
-  return "CUDA backend skipped: the CUDA layer backends are not implemented yet (issue 6)";
-#else
+  const auto gpus = list_gpus(&why);
+  if (gpus.empty()) return "CUDA backend skipped: no GPU (" + why + ")";
+  if (d.index >= static_cast<int>(gpus.size()))
+    return "CUDA backend skipped: needs " + d.str() + ", this machine has " + std::to_string(gpus.size()) + " GPU" +
+           (gpus.size() == 1 ? "" : "s");
   return "";
-#endif
 }
 
 TestTensor::TestTensor(const Shape& shape, const Backend& be, DType dtype)

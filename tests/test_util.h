@@ -20,11 +20,22 @@ namespace alexnet::test {
 struct Backend {
   Device device;
   Layout layout;
+  Precision precision = Precision::fp32;  // of convolutions and matrix products
 };
-std::string backend_name(const ::testing::TestParamInfo<Backend>& info);  // "cpu_nhwc"
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info);  // "cpu_nhwc", "cuda_nhwc_tf32"
 void PrintTo(const Backend& b, std::ostream* os);  // for gtest messages: "cpu nhwc"
-// Every backend the layers have, in each activation layout; run_reason() says why one can't run.
+// Every backend the layers have, in each activation layout; unavailable_reason() says why one
+// can't run.
 std::vector<Backend> all_backends();
+// all_backends() and, for the layers whose arithmetic depends on it (conv, fc), the GPU's other
+// precisions.
+std::vector<Backend> precision_backends();
+// all_close() with tolerances fitted to the backend's precision: fp32 as given; tf32 (inputs of
+// every product rounded to 10 mantissa bits) at least 3e-3 relative, and 3e-3 of the tensor's
+// largest magnitude absolute.
+::testing::AssertionResult close_for(const Backend& be, const std::vector<double>& actual,
+                                     const std::vector<double>& expected, double atol, double rtol,
+                                     const Shape& shape = Shape{});
 std::string unavailable_reason(const Device& d);  // "" when layers can run on d here
 // c, or c rounded up to whole channel blocks when the backend's layout is blocked (NCHW16C).
 int64_t channels(const Backend& be, int64_t c);

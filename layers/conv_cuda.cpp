@@ -1,0 +1,311 @@
+// Convolution on a GPU through cuDNN's graph API: one operation graph per direction, its engine
+// chosen once per problem (heuristics, a numerical-note filter, then timing) and shared by every
+// layer of the process with the same problem; the bias is our kernels' job.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+#include "buffer.h"
+#include "conv.h"
+#include "cuda_check.h"
+#include "cuda_context.h"
+#include "cudnn_graph.h"
+#include "kernels.h"
+
+namespace alexnet::detail {
+namespace {
+
+using gpu::BackendDescriptor;
+using gpu::ConvOp;
+using gpu::Dims4;
+
+constexpr std::array<int64_t, 3> kUids{1, 2, 3};  // x or dx, w or dw, y or dy
+constexpr std::size_t kMaxTimed = 8;             // plans timed per problem, from the heuristics' front
+constexpr int kTimedRuns = 3;
+
+// Strides in elements of a {N, C, H, W} tensor ({K, C, R, S} for filters: KCRS or KRSC).
+Dims4 strides_of(const Shape& s, bool channels_last) {
+  if (channels_last) return {s.h() * s.w() * s.c(), 1, s.w() * s.c(), s.c()};
+  return {s.c() * s.h() * s.w(), s.h() * s.w(), s.w(), 1};
+}
+
+Dims4 dims_of(const Shape& s) { return {s.n(), s.c(), s.h(), s.w()}; }
+
+// Everything that decides the engine choice of one convolution direction.
+struct Problem {
+  int device = 0;
+  ConvOp op = ConvOp::forward;
+  Shape x, w, y;                    // (N, C, H, W), (O, C / groups, K, K), (N, O, OH, OW)
+  bool x_nhwc = false, w_krsc = false, y_nhwc = false;
+  int64_t stride = 1, pad = 0;
+  Precision precision = Precision::fp32;
+  ConvAlgorithm algorithm = ConvAlgorithm::direct;
+
+  std::string key() const {
+    std::ostringstream os;
+    os << device << '|' << static_cast<int>(op) << '|' << x.str() << x_nhwc << '|' << w.str() << w_krsc << '|'
+       << y.str() << y_nhwc << '|' << stride << '|' << pad << '|' << static_cast<int>(precision) << '|'
+       << static_cast<int>(algorithm);
+    return os.str();
+  }
+  // "convolution forward of x (32, 48, 27, 27) nhwc, w (128, 48, 5, 5) krsc, ... (fp32, direct)"
+  std::string describe() const {
+    const bool d = op == ConvOp::backward_data, f = op == ConvOp::backward_filter;
+    std::ostringstream os;
+    os << "convolution " << gpu::conv_op_name(op) << " of " << (d ? "dx " : "x ") << x.str()
+       << (x_nhwc ? " nhwc, " : " nchw, ") << (f ? "dw " : "w ") << w.str() << (w_krsc ? " krsc, " : " kcrs, ")
+       << (op == ConvOp::forward ? "y " : "dy ") << y.str() << (y_nhwc ? " nhwc" : " nchw") << ", stride "
+       << stride << ", pad " << pad << ", groups " << x.c() / w.c() << " on cuda:" << device << " ("
+       << precision_name(precision) << ", " << conv_algorithm_name(algorithm) << ")";
+    return os.str();
+  }
+};
+
+// One direction's chosen plan and every descriptor it references, kept alive with it.
+struct TunedPlan {
+  BackendDescriptor x, w, y, conv, operation, graph;
+  std::vector<BackendDescriptor> heuristics;
+  BackendDescriptor config, plan;
+  int64_t engine = -1;
+  int64_t workspace = 0;  // bytes
+};
+
+// Which engines the precision and algorithm allow. TF32 engines carry the tensor-core note;
+// engines that down-convert inputs (to fp16/bf16) or reduce in lower precision are never used.
+bool allowed(const gpu::EngineCandidate& e, const Problem& p) {
+  const bool winograd = e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD) || e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_4x4) ||
+                        e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_6x6) ||
+                        e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_13x13);
+  if (p.algorithm == ConvAlgorithm::winograd && !winograd) return false;
+  if (p.algorithm == ConvAlgorithm::direct && winograd) return false;
+  if (e.has(CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS) || e.has(CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION))
+    return false;
+  return p.precision != Precision::fp32 || !e.has(CUDNN_NUMERICAL_NOTE_TENSOR_CORE);
+}
+
+struct Built {
+  gpu::EngineCandidate* candidate;
+  BackendDescriptor plan;
+  int64_t workspace;
+};
+
+std::size_t tensor_bytes(const Shape& s) { return static_cast<std::size_t>(s.numel()) * sizeof(float); }
+
+class Event {
+ public:
+  Event() { CUDA_CHECK(cudaEventCreate(&e_)); }
+  ~Event() { cudaEventDestroy(e_); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  cudaEvent_t get() const { return e_; }
+
+ private:
+  cudaEvent_t e_ = nullptr;
+};
+
+// Times each plan (one warm-up run, then kTimedRuns) on zero-filled scratch tensors; returns the
+// index of the fastest. Plans that fail to execute are skipped.
+std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built>& built) {
+  int64_t ws = 0;
+  for (const auto& b : built) ws = std::max(ws, b.workspace);
+  const Device dev = Device::cuda(p.device);
+  Buffer x(tensor_bytes(p.x), dev), w(tensor_bytes(p.w), dev), y(tensor_bytes(p.y), dev),
+      work(static_cast<std::size_t>(ws), dev);
+  ctx.activate();
+  const std::array<void*, 3> data{x.data(), w.data(), y.data()};
+  Event start, stop;
+  gpu::VariantPack pack;
+  std::size_t best = built.size();
+  float best_ms = std::numeric_limits<float>::infinity();
+  for (std::size_t i = 0; i < built.size(); ++i) {
+    if (pack.try_execute(ctx.cudnn(), built[i].plan, kUids, data, work.data()) != CUDNN_STATUS_SUCCESS) continue;
+    bool ok = true;
+    CUDA_CHECK(cudaEventRecord(start.get(), ctx.stream()));
+    for (int r = 0; r < kTimedRuns && ok; ++r)
+      ok = pack.try_execute(ctx.cudnn(), built[i].plan, kUids, data, work.data()) == CUDNN_STATUS_SUCCESS;
+    CUDA_CHECK(cudaEventRecord(stop.get(), ctx.stream()));
+    CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    if (ok && ms < best_ms) {
+      best_ms = ms;
+      best = i;
+    }
+  }
+  ALEXNET_CHECK(best < built.size(), "every cuDNN plan built for " << p.describe() << " failed to execute");
+  return best;
+}
+
+std::shared_ptr<const TunedPlan> tune(const Problem& p, gpu::Context& ctx) {
+  auto t = std::make_shared<TunedPlan>();
+  t->x = gpu::make_tensor(kUids[0], dims_of(p.x), strides_of(p.x, p.x_nhwc));
+  t->w = gpu::make_tensor(kUids[1], dims_of(p.w), strides_of(p.w, p.w_krsc));
+  t->y = gpu::make_tensor(kUids[2], dims_of(p.y), strides_of(p.y, p.y_nhwc));
+  t->conv = gpu::make_convolution(p.stride, p.pad);
+  t->operation = gpu::make_conv_operation(p.op, t->conv, t->x, t->w, t->y);
+  t->graph = gpu::make_operation_graph(ctx.cudnn(), t->operation, p.describe());
+  gpu::EngineCandidates found = gpu::engine_candidates(t->graph);
+  t->heuristics = std::move(found.heuristics);
+
+  // Engines compiled at run time take seconds to build: tried only when no other one works.
+  const auto limit = static_cast<int64_t>(gpu::workspace_limit());
+  std::size_t allowed_count = 0;
+  std::vector<Built> built;
+  for (int pass = 0; pass < 2 && built.empty(); ++pass) {
+    for (auto& c : found.candidates) {
+      if (built.size() >= kMaxTimed) break;
+      if (!allowed(c, p) || c.has(CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION) != (pass == 1)) continue;
+      ++allowed_count;
+      const auto same_engine = [&](const Built& b) { return b.candidate->engine == c.engine; };
+      if (c.mode == CUDNN_HEUR_MODE_FALLBACK && std::any_of(built.begin(), built.end(), same_engine))
+        continue;  // mode A's configuration of this engine is already in
+      BackendDescriptor plan = gpu::try_make_plan(ctx.cudnn(), c.config);
+      if (!plan) continue;
+      const int64_t ws = gpu::plan_workspace_bytes(plan);
+      if (ws < 0 || ws > limit) continue;
+      built.push_back({&c, std::move(plan), ws});
+    }
+  }
+  ALEXNET_CHECK(!built.empty(), "no cuDNN engine for " << p.describe() << ": the heuristics proposed "
+                                    << found.candidates.size() << " configurations, " << allowed_count
+                                    << " allowed by " << precision_name(p.precision) << "/"
+                                    << conv_algorithm_name(p.algorithm) << ", none could be built within the "
+                                    << (limit >> 20) << " MiB workspace limit (ALEXNET_GPU_WORKSPACE_MB)");
+  const std::size_t best = built.size() == 1 ? 0 : fastest(p, ctx, built);
+  Built& b = built[best];
+  t->config = std::move(b.candidate->config);
+  t->plan = std::move(b.plan);
+  t->engine = b.candidate->engine;
+  t->workspace = b.workspace;
+  return t;
+}
+
+// The tuned plan of a problem, tuned on first use; identical layers (the towers) share it.
+std::shared_ptr<const TunedPlan> tuned_plan(const Problem& p, gpu::Context& ctx) {
+  static std::mutex mu;
+  // Never destroyed (like the contexts): cuDNN may be gone by the time static destructors run.
+  static auto* cache = new std::map<std::string, std::shared_ptr<const TunedPlan>>();
+  std::lock_guard<std::mutex> lock(mu);
+  const std::string key = p.key();
+  auto it = cache->find(key);
+  if (it == cache->end()) it = cache->emplace(key, tune(p, ctx)).first;
+  return it->second;
+}
+
+class ConvCuda final : public ConvBackend {
+ public:
+  explicit ConvCuda(const ConvConfig& c)
+      : ctx_(gpu::context(c.device)),
+        c_(c),
+        krsc_(c.input_layout == Layout::nhwc),
+        cl_(c.layout == Layout::nhwc),
+        w_shape_{c.spec.out_channels, c.spec.in_channels / c.spec.groups, c.spec.kernel, c.spec.kernel} {
+    ALEXNET_CHECK(c.precision == Precision::fp32 || c.precision == Precision::tf32,
+                  "the cuDNN convolution computes in fp32 or tf32, not " << precision_name(c.precision));
+    ALEXNET_CHECK((c.input_layout == Layout::nchw || c.input_layout == Layout::nhwc) &&
+                      (c.layout == Layout::nchw || c.layout == Layout::nhwc),
+                  "the cuDNN convolution runs in nchw or nhwc, not " << layout_name(c.input_layout) << " -> "
+                                                                     << layout_name(c.layout));
+    Problem p;
+    p.device = c.device.index;
+    p.x = c.input;
+    p.w = w_shape_;
+    p.y = c.output;
+    p.x_nhwc = krsc_;
+    p.w_krsc = krsc_;
+    p.y_nhwc = cl_;
+    p.stride = c.spec.stride;
+    p.pad = c.spec.pad;
+    p.precision = c.precision;
+    p.algorithm = c.algorithm;
+    const ConvOp ops[3] = {ConvOp::forward, ConvOp::backward_data, ConvOp::backward_filter};
+    int64_t ws = 1;  // a workspace pointer even for plans that need none
+    for (int i = 0; i < 3; ++i) {
+      p.op = ops[i];
+      what_[i] = p.describe();
+      if (ops[i] == ConvOp::backward_data && !c.need_input_grad) continue;
+      plans_[i] = tuned_plan(p, ctx_);
+      ws = std::max(ws, plans_[i]->workspace);
+    }
+    ctx_.reserve(static_cast<std::size_t>(ws));
+    // KRSC copies for NHWC; for NCHW the same buffers take a weight slice that is not 16-byte
+    // aligned (small models' flat parameter buffers), which the plans cannot read in place.
+    w_krsc_ = Buffer(tensor_bytes(w_shape_), c.device);
+    dw_krsc_ = Buffer(tensor_bytes(w_shape_), c.device);
+    std::ostringstream os;
+    os << "cudnn engine fwd " << plans_[0]->engine;
+    if (plans_[1]) os << " / dgrad " << plans_[1]->engine;
+    os << " / wgrad " << plans_[2]->engine << " (" << precision_name(c.precision) << ")";
+    impl_ = os.str();
+  }
+
+  void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) override {
+    ctx_.activate();
+    run(0, {x.data, filter(w), y.data});
+    const Shape& o = c_.output;
+    gpu::add_channel_bias(y.f32(), b.f32(), o.n(), o.c(), o.h() * o.w(), cl_, ctx_.stream());
+  }
+
+  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
+                const Tensor& db) override {
+    ctx_.activate();
+    if (plans_[1]) run(1, {dx.data, filter(w), dy.data});
+    const bool staged = krsc_ || !aligned(dw.data);
+    run(2, {x.data, staged ? dw_krsc_.data() : dw.data, dy.data});
+    const cudaStream_t s = ctx_.stream();
+    if (krsc_)
+      gpu::permute_ohwi_to_oihw(static_cast<const float*>(dw_krsc_.data()), dw.f32(), w_shape_[0], w_shape_[1],
+                                w_shape_[2], w_shape_[3], s);
+    else if (staged)
+      CUDA_CHECK(cudaMemcpyAsync(dw.data, dw_krsc_.data(), dw.bytes(), cudaMemcpyDeviceToDevice, s));
+    const Shape& o = c_.output;
+    gpu::channel_bias_grad(dy.f32(), db.f32(), o.n(), o.c(), o.h() * o.w(), cl_, s);
+  }
+
+  std::string implementation() const override { return impl_; }
+
+ private:
+  // The filter the plans read: w itself (KCRS), or its KRSC copy made on the stream now.
+  static bool aligned(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+
+  void* filter(const Tensor& w) {
+    if (!krsc_ && aligned(w.data)) return w.data;
+    if (!krsc_) {
+      CUDA_CHECK(cudaMemcpyAsync(w_krsc_.data(), w.data, w.bytes(), cudaMemcpyDeviceToDevice, ctx_.stream()));
+      return w_krsc_.data();
+    }
+    gpu::permute_oihw_to_ohwi(w.f32(), static_cast<float*>(w_krsc_.data()), w_shape_[0], w_shape_[1], w_shape_[2],
+                              w_shape_[3], ctx_.stream());
+    return w_krsc_.data();
+  }
+
+  void run(int i, const std::array<void*, 3>& data) {
+    static const char* const kNames[3][3] = {{"x", "w", "y"}, {"dx", "w", "dy"}, {"x", "dw", "dy"}};
+    for (int k = 0; k < 3; ++k)
+      ALEXNET_CHECK(reinterpret_cast<std::uintptr_t>(data[k]) % 16 == 0,
+                    what_[i] << ": " << kNames[i][k] << " is not 16-byte aligned (the cuDNN plans assume it)");
+    packs_[i].execute(ctx_.cudnn(), plans_[i]->plan, kUids, data, ctx_.workspace(), what_[i]);
+  }
+
+  gpu::Context& ctx_;
+  ConvConfig c_;
+  bool krsc_;     // x/dx are NHWC: the plans read and write KRSC filters
+  bool cl_;       // y/dy are NHWC
+  Shape w_shape_;  // (O, C / groups, K, K)
+  std::shared_ptr<const TunedPlan> plans_[3];  // forward, backward data (none without dx), backward filter
+  gpu::VariantPack packs_[3];
+  std::string what_[3];
+  Buffer w_krsc_;   // (O, K, K, C / groups): w permuted (NHWC), or w copied when it is misaligned (NCHW)
+  Buffer dw_krsc_;  // the filter gradient before it is permuted or copied into dw
+  std::string impl_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvBackend> make_conv_cuda(const ConvConfig& c) { return std::make_unique<ConvCuda>(c); }
+
+}  // namespace alexnet::detail

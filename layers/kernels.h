@@ -1,0 +1,83 @@
+// Small CUDA kernels of ours, each queued on the given stream (asynchronous to the host; errors in
+// the launch configuration throw Error). Pointers are device pointers on the current GPU. Counts
+// are elements. "channels_last": (N, H, W, C) memory order; otherwise (N, C, H, W).
+// Included only by CUDA backend sources.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace alexnet::gpu {
+
+// y[n, c, p] += b[c] for every position p of the hw positions.
+void add_channel_bias(float* y, const float* b, int64_t n, int64_t c, int64_t hw, bool channels_last,
+                      cudaStream_t s);
+// db[c] = sum over n and p of dy[n, c, p] (overwrites db; deterministic, summed in double).
+void channel_bias_grad(const float* dy, float* db, int64_t n, int64_t c, int64_t hw, bool channels_last,
+                       cudaStream_t s);
+// Weights (O, I, KH, KW) <-> (O, KH, KW, I), the filter order of channels-last convolutions.
+void permute_oihw_to_ohwi(const float* src, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw,
+                          cudaStream_t s);
+void permute_ohwi_to_oihw(const float* src, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw,
+                          cudaStream_t s);
+
+// ReLU: y = max(x, 0); dx = dy * (y > 0). In place allowed.
+void relu_forward(const float* x, float* y, int64_t count, cudaStream_t s);
+void relu_backward(const float* y, const float* dy, float* dx, int64_t count, cudaStream_t s);
+
+// Dropout with the counter-based hash of dropout.h: mask[i] = dropout_keep(base, i, threshold),
+// y = x * mask * scale; dx = dy * mask * scale.
+void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t count, uint64_t base, uint32_t threshold,
+                     float scale, cudaStream_t s);
+void dropout_backward(const float* dy, float* dx, const uint8_t* mask, int64_t count, float scale, cudaStream_t s);
+
+// Cross-channel LRN, b = a / (k + coef * sum a^2 over `size` channels centred on c)^beta, in either
+// memory order. scale (N*C*H*W) keeps k + coef * sum for backward.
+void lrn_forward(const float* x, float* y, float* scale, int64_t n, int64_t c, int64_t hw, bool channels_last,
+                 int size, float k, float coef, float beta, cudaStream_t s);
+void lrn_backward(const float* x, const float* scale, const float* dy, float* dx, int64_t n,
+                  int64_t c, int64_t hw, bool channels_last, int size, float coef, float beta, cudaStream_t s);
+
+// Max pooling (k x k windows, stride, zero padding never wins): y and the argmax (h * W + w of
+// the input, the first maximum on ties); backward sums, for every input element in a fixed
+// order, the gradients of the outputs whose maximum it was (deterministic, no atomics).
+void maxpool_forward(const float* x, float* y, int32_t* argmax, int64_t n, int64_t c, int64_t h, int64_t w,
+                     int64_t oh, int64_t ow, int k, int stride, int pad, bool channels_last, cudaStream_t s);
+void maxpool_backward(const float* dy, const int32_t* argmax, float* dx, int64_t n, int64_t c, int64_t h,
+                      int64_t w, int64_t oh, int64_t ow, int k, int stride, int pad, bool channels_last,
+                      cudaStream_t s);
+
+// Softmax cross-entropy over (n, k) logits: per-sample loss (double) and rank of the label (how
+// many classes score strictly higher); prob keeps the softmax. bad_label counts labels outside
+// [0, k) (they get loss 0 and rank k) and first_bad_label keeps the smallest such sample index
+// (initialise it to n). Then the gradient (prob - onehot) * scale / n.
+void softmax_loss_forward(const float* logits, const int32_t* labels, float* prob, double* loss, int32_t* rank,
+                          int32_t* bad_label, int32_t* first_bad_label, int64_t n, int64_t k, cudaStream_t s);
+void softmax_loss_backward(const float* prob, const int32_t* labels, float* dlogits, int64_t n, int64_t k,
+                           float scale, cudaStream_t s);
+// out = {sum of loss, count of rank < 1, count of rank < 5} summed in a fixed order.
+void softmax_loss_reduce(const double* loss, const int32_t* rank, double* out, int64_t n, cudaStream_t s);
+
+// The paper's SGD step on flat buffers (see trainer/sgd.h), as the CPU writes it:
+//   v = momentum * v - decay_lr * w + neg_lr * g;  w += v
+// with decay_lr = weight decay * lr and neg_lr = -lr * grad_scale.
+void sgd_update(float* w, const float* g, float* v, int64_t count, float momentum, float decay_lr, float neg_lr,
+                cudaStream_t s);
+
+// Sets *flag to 1 (it is not cleared) when any of the count values is NaN or Inf.
+void find_nonfinite(const float* x, int64_t count, int32_t* flag, cudaStream_t s);
+
+// Tower exchange on one GPU, as rows: a half is (rows, inner), the gathered tensor (rows, 2*inner).
+// gather: out[r] = [a[r] | b[r]]. reduce_scatter: ga[r] = x[r][:inner] + y[r][:inner] and
+// gb[r] = x[r][inner:] + y[r][inner:]. split: ga[r] = g[r][:inner], gb[r] = g[r][inner:].
+// add_half: dst[r] = mine[r][half] + other[r], with other (rows, inner) a copy of the other
+// tower's half (two GPUs).
+void exchange_gather(const float* a, const float* b, float* out, int64_t rows, int64_t inner, cudaStream_t s);
+void exchange_reduce_scatter(const float* x, const float* y, float* ga, float* gb, int64_t rows, int64_t inner,
+                             cudaStream_t s);
+void exchange_split(const float* g, float* ga, float* gb, int64_t rows, int64_t inner, cudaStream_t s);
+void exchange_add_half(const float* mine, int half, const float* other, float* dst, int64_t rows, int64_t inner,
+                       cudaStream_t s);
+
+}  // namespace alexnet::gpu

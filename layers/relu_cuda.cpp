@@ -1,0 +1,30 @@
+// ReLU on a GPU: one element-wise kernel each way, on the device's stream.
+#include "cuda_context.h"
+#include "kernels.h"
+#include "relu.h"
+
+namespace alexnet::detail {
+namespace {
+
+class ReluCuda final : public ReluBackend {
+ public:
+  explicit ReluCuda(const ReluConfig& c) : ctx_(gpu::context(c.device)), n_(c.shape.numel()) {}
+  void forward(const Tensor& x, const Tensor& y) override {
+    ctx_.activate();
+    gpu::relu_forward(x.f32(), y.f32(), n_, ctx_.stream());
+  }
+  void backward(const Tensor& y, const Tensor& dy, const Tensor& dx) override {
+    ctx_.activate();
+    gpu::relu_backward(y.f32(), dy.f32(), dx.f32(), n_, ctx_.stream());
+  }
+
+ private:
+  gpu::Context& ctx_;
+  int64_t n_;
+};
+
+}  // namespace
+
+std::unique_ptr<ReluBackend> make_relu_cuda(const ReluConfig& c) { return std::make_unique<ReluCuda>(c); }
+
+}  // namespace alexnet::detail
