@@ -178,8 +178,10 @@ void randomize(AlexNet& net, uint64_t seed) {
       const Tensor v = p.value(e);
       const int64_t fan_in = e.is_bias ? 1 : e.numel() / e.shape[0];
       const double scale = e.is_bias ? 0.1 : 1.7 / std::sqrt(static_cast<double>(fan_in));
+      OwnedTensor h(v.shape, Device::cpu());  // written here, then copied to the tower's device
       for (int64_t i = 0; i < v.numel(); ++i)
-        v.f32()[i] = static_cast<float>(scale * (2 * hashed_uniform(seed + 7 * static_cast<uint64_t>(t), e.offset + i) - 1));
+        h->f32()[i] = static_cast<float>(scale * (2 * hashed_uniform(seed + 7 * static_cast<uint64_t>(t), e.offset + i) - 1));
+      copy(v, *h);
     }
   }
 }
@@ -187,12 +189,33 @@ void randomize(AlexNet& net, uint64_t seed) {
 struct ModelCase {
   Layout layout;
   double width;
+  Device device = Device::cpu();  // tower 0
+  Device tower1 = Device::cpu();  // tower 1
+  Precision precision = Precision::fp32;
 };
 
-class ModelEquivalence : public ::testing::TestWithParam<ModelCase> {};
+std::string case_name(const ::testing::TestParamInfo<ModelCase>& info) {
+  const ModelCase& c = info.param;
+  std::string name = std::string(c.device.is_cpu() ? "cpu" : "cuda") + "_" + layout_name(c.layout);
+  if (c.tower1 != c.device) name += "_two_gpus";
+  if (c.precision != Precision::fp32) name += std::string("_") + precision_name(c.precision);
+  return name;
+}
+
+class ModelEquivalence : public ::testing::TestWithParam<ModelCase> {
+ protected:
+  void SetUp() override {
+    SKIP_IF_UNAVAILABLE(GetParam().device);
+    SKIP_IF_UNAVAILABLE(GetParam().tower1);
+  }
+};
 
 TEST_P(ModelEquivalence, TwoTowersEqualTheSingleNetwork) {
+  const ModelCase& mc = GetParam();
   ModelOptions o;
+  o.device = mc.device;
+  if (mc.tower1 != mc.device) o.tower1_device = mc.tower1;
+  o.precision = mc.precision;
   o.config.input_size = 67;
   o.config.classes = 10;
   o.config.width = GetParam().width;
@@ -220,18 +243,21 @@ TEST_P(ModelEquivalence, TwoTowersEqualTheSingleNetwork) {
   std::vector<int32_t> labels = {3, 8};
   for (int i = 0; i < 2; ++i) net.labels().i32()[i] = labels[static_cast<size_t>(i)];
 
+  net.upload_batch();
   net.forward();
   const LossStats st = net.loss();
   net.backward();
   const RefOut r = reference(net, images, labels);
 
-  auto close = [](const Vec& got, const Vec& want) {
+  // Relative to the tensor's largest value; TF32 rounds every product's inputs to 10 bits.
+  const double tol = mc.precision == Precision::tf32 ? 1e-2 : 1e-4;
+  auto close = [&](const Vec& got, const Vec& want) {
     double mx = 0;
     for (double v : want) mx = std::max(mx, std::fabs(v));
-    return all_close(got, want, 1e-4 * mx, 1e-3);
+    return all_close(got, want, tol * mx, 10 * tol);
   };
   EXPECT_TRUE(close(download(net.logits()), r.logits)) << "logits";
-  EXPECT_NEAR(st.loss, r.loss, 1e-4 * r.loss);
+  EXPECT_NEAR(st.loss, r.loss, tol * r.loss);
   for (const char* l : {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"}) {
     EXPECT_TRUE(close(concat_towers(net, l, false, true), r.grads.at(std::string(l) + ".w"))) << l << " weights";
     EXPECT_TRUE(close(concat_towers(net, l, true, true), r.grads.at(std::string(l) + ".b"))) << l << " biases";
@@ -240,8 +266,14 @@ TEST_P(ModelEquivalence, TwoTowersEqualTheSingleNetwork) {
 
 INSTANTIATE_TEST_SUITE_P(Layouts, ModelEquivalence,
                          ::testing::Values(ModelCase{Layout::nchw, 0.25}, ModelCase{Layout::nhwc, 0.25},
-                                           ModelCase{Layout::nchw16c, 1.0}),
-                         [](const auto& info) { return std::string(layout_name(info.param.layout)); });
+                                           ModelCase{Layout::nchw16c, 1.0},
+                                           // On GPUs: both towers on one, in each layout and precision,
+                                           // and the 2012 split over two GPUs.
+                                           ModelCase{Layout::nchw, 0.25, Device::cuda(0), Device::cuda(0)},
+                                           ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(0)},
+                                           ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(0), Precision::tf32},
+                                           ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(1)}),
+                         case_name);
 
 TEST(ModelTest, DefaultModelHasThePapersParameterCount) {
   ModelOptions o;

@@ -46,6 +46,8 @@ void fill_random_batch(AlexNet& net, uint64_t seed) {
     l[i] = static_cast<int32_t>(mix64(seed ^ mix64(static_cast<uint64_t>(i) + 77)) % static_cast<uint64_t>(classes));
 }
 
+bool backward_mode(const std::string& mode) { return mode != "forward"; }
+
 void print_layer_table(const ModeResult& r, std::vector<std::string> rows, int64_t batch) {
   std::vector<double> f, b;
   double sum = 0;
@@ -111,7 +113,8 @@ int cmd_bench(const std::vector<std::string>& args) {
   });
   const int rank = cluster.rank;
 
-  LOG_INFO << "bench: " << cluster.size << (cluster.size == 1 ? " rank" : " ranks") << " x batch " << mo.batch << ", " << layout_name(mo.layout) << " on " << mo.device.str() << " ("
+  LOG_INFO << "bench: " << cluster.size << (cluster.size == 1 ? " rank" : " ranks") << " x batch " << mo.batch << ", " << layout_name(mo.layout) << " on " << mo.device.str()
+           << (mo.tower1_device ? "," + mo.tower1_device->str() : std::string()) << " (" << precision_name(mo.precision) << ", "
            << dnnl_version() << ", " << dnnl_cpu_isa() << ", " << cpu_threads() << " threads), " << warmup
            << " burn-in + " << steps << " timed steps per mode";
   AlexNet net(mo);
@@ -121,6 +124,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     watchdog = std::make_unique<Watchdog>(cluster, vm["timeout"].as<double>());
   dp.broadcast_params();
   fill_random_batch(net, mo.seed ^ static_cast<uint64_t>(cluster.rank));
+  net.upload_batch();  // once: like the seed and the peer, the same batch every step
   net.set_training(true);  // dropout active, as the seed and the peer
   net.enable_timing(true);
   const SgdConfig sgd{vm["lr"].as<double>(), 0.9, 0.0005};
@@ -133,6 +137,19 @@ int cmd_bench(const std::vector<std::string>& args) {
     // ranks (as data-parallel training does), the update only in the training step.
     const bool backward = mode != "forward", update = mode == "train";
     r.title = mode == "forward" ? "Forward" : mode == "forward-backward" ? "Forward-backward" : "Training step";
+    // On GPUs the host only queues work: the step ends when the GPUs are done, and its phases are
+    // the layers' CUDA-event times (what is in no layer, the wait for the all-reduce, is "exposed").
+    auto gpu_phases = [&](Phases& p) {
+      net.synchronize();
+      const auto& f = net.forward_seconds();
+      const auto& b = net.backward_seconds();
+      const auto& names = net.timing_rows();
+      p.forward = p.backward = p.update = 0;
+      for (size_t k = 0; k < names.size(); ++k) {
+        p.forward += f[k];
+        (names[k] == "update" ? p.update : p.backward) += b[k];
+      }
+    };
     auto step = [&](int i) -> Phases {
       Phases p;
       const double t0 = now_seconds();
@@ -152,6 +169,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         net.update(sgd.lr, sgd, dp.grad_scale());
         p.update = now_seconds() - t3;
       }
+      if (net.on_gpu()) gpu_phases(p);
       return p;
     };
     const auto& rows = net.timing_rows();
@@ -161,9 +179,11 @@ int cmd_bench(const std::vector<std::string>& args) {
       net.clear_timing();
       const double t0 = now_seconds();
       Phases p = step(i);
+      if (!backward_mode(mode) && net.on_gpu()) gpu_phases(p);
       const double dt = now_seconds() - t0;
       if (i < warmup) continue;
       p.step = dt;
+      if (net.on_gpu() && backward_mode(mode)) p.exposed = std::max(0.0, dt - p.forward - p.backward - p.update);
       r.phases.push_back(p);
       r.step_s.push_back(dt);
       for (size_t k = 0; k < rows.size(); ++k) {
@@ -216,6 +236,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         .value("steps", steps)
         .value("warmup", warmup)
         .value("device", mo.device.str())
+        .value("tower1_device", mo.tower1_device.value_or(mo.device).str())
+        .value("precision", precision_name(mo.precision))
         .value("layout", layout_name(mo.layout))
         .value("threads", cpu_threads())
         .value("input_size", mo.config.input_size)

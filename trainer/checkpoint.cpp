@@ -98,9 +98,10 @@ std::string save_checkpoint(const std::string& dir, const AlexNet& net, const Tr
     h5::write_u64s(f, "rng", state.rng);
     for (int t = 0; t < AlexNet::kTowers; ++t) {
       const TowerParams& p = net.params(t);
-      ALEXNET_CHECK(p.values.device().is_cpu(), "checkpoints of GPU towers are not built yet");
       h5::Handle g = h5::create_group(f, "tower" + std::to_string(t));
-      for (auto [name, tensor] : {std::pair{"values", p.all_values()}, std::pair{"momentum", p.all_momentum()}}) {
+      for (auto [name, stored] : {std::pair{"values", p.all_values()}, std::pair{"momentum", p.all_momentum()}}) {
+        OwnedTensor staging;  // GPU towers: a host copy
+        const Tensor tensor = host_view(stored, staging);
         h5::write_floats(g, name, tensor.f32(), tensor.numel());
         h5::set_attr(g, std::string(name) + "_checksum", checksum(tensor.f32(), tensor.numel()));
       }

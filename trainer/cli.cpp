@@ -1,6 +1,7 @@
 // Command registry and the option helpers shared by the commands (see cli.h).
 #include "cli.h"
 
+#include <cctype>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -90,7 +91,11 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
   add_model_options(desc);
   desc.add_options()
       ("batch", po::value<int64_t>()->default_value(default_batch), "images per step on this rank")
-      ("devices", po::value<std::string>()->default_value("cpu"), "where the towers run: cpu")
+      ("devices", po::value<std::string>()->default_value("auto"),
+       "where a rank's two towers run: auto (GPUs when there are, else cpu), cpu, cuda (by local rank: GPUs 2L "
+       "and 2L+1 when the node has two per rank, else GPU L), cuda:A (both on GPU A), cuda:A,B (one each)")
+      ("precision", po::value<std::string>()->default_value("auto"),
+       "GPU arithmetic: fp32, tf32 (tensor cores, fp32 storage) or auto (tf32 on GPUs, fp32 on the CPU)")
       ("layout", po::value<std::string>()->default_value("auto"),
        "activation layout: auto (the fastest: nchw16c on the CPU when channels allow), nchw16c, nhwc or nchw")
       ("conv-algo", po::value<std::string>()->default_value("auto"),
@@ -142,9 +147,15 @@ ModelOptions model_options_from(const po::variables_map& vm, const Cluster& clus
   as_usage_error([&] {
     o.batch = vm["batch"].as<int64_t>();
     ALEXNET_CHECK(o.batch >= 1, "--batch must be at least 1, got " << o.batch);
-    o.device = parse_device(vm["devices"].as<std::string>());
-    ALEXNET_CHECK(o.device.is_cpu(), "--devices " << vm["devices"].as<std::string>()
-                                                  << ": the CUDA backend is not built yet; use --devices cpu");
+    std::string why;
+    const auto gpus = static_cast<int>(list_gpus(&why).size());
+    const auto towers = place_towers(vm["devices"].as<std::string>(), cluster.local_rank, cluster.local_size, gpus);
+    o.device = towers[0];
+    if (towers[1] != towers[0]) o.tower1_device = towers[1];
+    const std::string precision = vm["precision"].as<std::string>();
+    o.precision = precision == "auto" ? (o.device.is_cuda() ? Precision::tf32 : Precision::fp32)
+                                      : parse_precision(precision);
+    check_backend("--precision " + precision, o.device, Layout::nchw, o.precision);
     const std::string layout = vm["layout"].as<std::string>();
     o.layout = layout == "auto" ? best_layout(o.config, o.device) : parse_layout(layout);
     o.conv_algorithm = parse_conv_algorithm(vm["conv-algo"].as<std::string>());
@@ -167,6 +178,34 @@ void apply_cpu_threads(int requested, const Cluster& cluster) {
     set_cpu_threads(threads);
     return 0;
   });
+}
+
+std::array<Device, 2> place_towers(const std::string& text, int local_rank, int local_size, int gpus) {
+  const std::string what = "--devices " + text;
+  if (text == "cpu") return {Device::cpu(), Device::cpu()};
+  if (text == "auto" && gpus == 0) return {Device::cpu(), Device::cpu()};
+  if (text == "auto" || text == "cuda" || text == "gpu") {
+    ALEXNET_CHECK(gpus > 0, what << ": this node has no GPU the job can use");
+    if (gpus >= 2 * local_size) return {Device::cuda(2 * local_rank), Device::cuda(2 * local_rank + 1)};
+    ALEXNET_CHECK(gpus >= local_size, what << ": " << local_size << " ranks on this node but only " << gpus
+                                           << " GPU" << (gpus == 1 ? "" : "s") << " (each rank needs one or two)");
+    return {Device::cuda(local_rank), Device::cuda(local_rank)};
+  }
+  std::array<Device, 2> d;
+  const auto comma = text.find(',');
+  if (comma == std::string::npos) {
+    d[0] = d[1] = parse_device(text);
+  } else {
+    d[0] = parse_device(text.substr(0, comma));
+    std::string second = text.substr(comma + 1);
+    if (!second.empty() && std::isdigit(static_cast<unsigned char>(second[0]))) second = "cuda:" + second;
+    d[1] = parse_device(second);
+  }
+  ALEXNET_CHECK(d[0].is_cpu() == d[1].is_cpu(), what << ": both towers on the CPU or both on GPUs");
+  for (const Device& x : d)
+    ALEXNET_CHECK(x.is_cpu() || x.index < gpus, what << ": there is no " << x.str() << " (this process sees " << gpus
+                                                      << " GPU" << (gpus == 1 ? "" : "s") << ")");
+  return d;
 }
 
 }  // namespace alexnet

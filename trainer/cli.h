@@ -49,6 +49,10 @@ ModelConfig model_config_from(const boost::program_options::variables_map& vm);
 // Also the data-parallel options (--bucket-mb, --overlap).
 void add_run_options(boost::program_options::options_description& desc, int64_t default_batch);
 // --threads 0 means the node's cores shared among its ranks; rng_stream is the rank.
+// The devices of a rank's two towers from --devices (see its help), the rank's place on its node
+// and the GPUs it sees. Throws Error naming the flag when the placement cannot be made.
+std::array<Device, 2> place_towers(const std::string& text, int local_rank, int local_size, int gpus);
+
 ModelOptions model_options_from(const boost::program_options::variables_map& vm, const Cluster& cluster);
 DataParallelOptions data_parallel_from(const boost::program_options::variables_map& vm);
 

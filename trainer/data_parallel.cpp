@@ -2,6 +2,12 @@
 #include "data_parallel.h"
 
 #include "log.h"
+
+#ifdef ALEXNET_HAVE_CUDA
+#include "cuda_check.h"
+#include "cuda_context.h"
+#include "kernels.h"
+#endif
 #include "mpi_check.h"
 #include "stats.h"
 #include "watchdog.h"
@@ -46,8 +52,21 @@ DataParallel::DataParallel(AlexNet& net, const Cluster& cluster, const DataParal
       LOG_WARN << "the MPI library gives no thread support (level " << provided << "): running with --overlap off";
       opt_.overlap = false;
     }
-    if (opt_.overlap) worker_ = std::make_unique<CommWorker>();
-    for (auto& c : comms_) c = make_mpi_communicator(cluster_.world, worker_.get());
+    if (net.on_gpu()) {
+#ifdef ALEXNET_HAVE_CUDA
+      // NCCL is asynchronous by itself (its own stream waits on an event of the compute stream).
+      // Towers sharing a GPU share one communicator: two NCCL communicators on one GPU may
+      // deadlock when their kernels interleave differently on different ranks.
+      for (int t = 0; t < AlexNet::kTowers; ++t) {
+        if (t == 1 && net.device(1) == net.device(0)) break;
+        comms_[static_cast<size_t>(t)] = make_nccl_communicator(
+            cluster_.world, net.device(t).index, gpu::context(net.device(t)).stream());
+      }
+#endif
+    } else {
+      if (opt_.overlap) worker_ = std::make_unique<CommWorker>();
+      for (auto& c : comms_) c = make_mpi_communicator(cluster_.world, worker_.get());
+    }
   }
   // Buckets are handled as backward produces them when they are sent early or checked (alone, the
   // finite check is all there is to do); otherwise finish_backward() handles them all.
@@ -61,13 +80,15 @@ void DataParallel::broadcast_params() {
   if (cluster_.alone()) return;
   WatchScope watch("broadcast of rank 0's weights");
   for (int t = 0; t < AlexNet::kTowers; ++t)
-    for (const Tensor& v : {net_.params(t).all_values(), net_.params(t).all_momentum()}) {
-      ALEXNET_CHECK(v.device.is_cpu(), "broadcast of GPU parameters is not built yet");
+    for (const Tensor& stored : {net_.params(t).all_values(), net_.params(t).all_momentum()}) {
+      OwnedTensor staging;  // GPU towers: through host memory (start-up and resume only)
+      const Tensor v = host_view(stored, staging);
       for (int64_t done = 0; done < v.numel();) {
         const int chunk = static_cast<int>(std::min<int64_t>(v.numel() - done, 1 << 30));
         MPI_CHECK(MPI_Bcast(v.f32() + done, chunk, MPI_FLOAT, 0, cluster_.world));
         done += chunk;
       }
+      if (v.data != stored.data) copy(stored, v);
     }
 }
 
@@ -96,7 +117,9 @@ void DataParallel::launch(int tower, size_t bucket) {
   const Bucket& b = buckets_[bucket];
   const Tensor s = slice(tower, b);
   if (bucket_hook_) bucket_hook_(tower, b, s);
-  if (opt_.check_finite && nonfinite_layer_.empty()) {
+  if (opt_.check_finite && net_.on_gpu()) {
+    flag_nonfinite_on_gpu(tower, b);
+  } else if (opt_.check_finite && nonfinite_layer_.empty()) {
     nonfinite_layer_ = first_nonfinite_layer(net_.params(tower).layout, net_.params(tower).all_grads(), b.offset, b.count);
     if (!nonfinite_layer_.empty()) nonfinite_tower_ = tower;
   }
@@ -105,7 +128,7 @@ void DataParallel::launch(int tower, size_t bucket) {
     label << "all-reduce of step " << step_ + 1 << ", bucket " << bucket << " (";
     for (size_t i = 0; i < b.layers.size(); ++i) label << (i ? "," : "") << b.layers[i];
     label << ") of tower " << tower;
-    comms_[static_cast<size_t>(tower)]->start(s, label.str());
+    comm(tower).start(s, label.str());
   }
 }
 
@@ -131,16 +154,68 @@ CommTimes DataParallel::finish_backward() {
     for (; next_bucket_[ts] < buckets_.size(); ++next_bucket_[ts]) launch(t, next_bucket_[ts]);
   }
   if (!cluster_.alone()) {
-    for (auto& c : comms_) c->wait();
+    for (auto& c : comms_)
+      if (c) c->wait();
     times.exposed_s = now_seconds() - t0;
-    for (auto& c : comms_) times.allreduce_s += c->take_busy_seconds();
+    for (auto& c : comms_)
+      if (c) times.allreduce_s += c->take_busy_seconds();
   }
+  if (opt_.check_finite && net_.on_gpu()) read_nonfinite_flags();
   times.nonfinite_layer = std::exchange(nonfinite_layer_, "");
   times.nonfinite_tower = std::exchange(nonfinite_tower_, -1);
   next_bucket_.fill(0);
   started_layers_.fill(0);
   layers_done_.fill(0);
   return times;
+}
+
+Communicator& DataParallel::comm(int tower) {
+  auto& c = comms_[static_cast<size_t>(tower)];
+  return c ? *c : *comms_[0];
+}
+
+// On GPUs each parameter entry of a bucket is scanned by a kernel that raises its own flag; the
+// flags are read once, after backward, so the scan adds no host synchronisation per bucket.
+void DataParallel::flag_nonfinite_on_gpu(int tower, const Bucket& b) {
+#ifdef ALEXNET_HAVE_CUDA
+  const ParamLayout& layout = net_.params(tower).layout;
+  const size_t entries = layout.entries().size();
+  const Device& d = net_.device(tower);
+  auto& flags = gpu_flags_[static_cast<size_t>(tower)];
+  const gpu::Context& ctx = gpu::context(d);
+  if (flags.bytes() == 0) flags = Buffer(entries * sizeof(int32_t), d);
+  if (!flags_cleared_[static_cast<size_t>(tower)]) {
+    CUDA_CHECK(cudaMemsetAsync(flags.data(), 0, flags.bytes(), ctx.stream()));
+    flags_cleared_[static_cast<size_t>(tower)] = true;
+  }
+  const Tensor grads = net_.params(tower).all_grads();
+  for (size_t i = 0; i < entries; ++i) {
+    const ParamEntry& e = layout.entries()[i];
+    const int64_t lo = std::max(e.offset, b.offset), hi = std::min(e.offset + e.numel(), b.offset + b.count);
+    if (lo < hi)
+      gpu::find_nonfinite(grads.f32() + lo, hi - lo, static_cast<int32_t*>(flags.data()) + i, ctx.stream());
+  }
+#else
+  (void)tower, (void)b;
+#endif
+}
+
+void DataParallel::read_nonfinite_flags() {
+  for (int t = 0; t < AlexNet::kTowers; ++t) {
+    auto& flags = gpu_flags_[static_cast<size_t>(t)];
+    if (flags.bytes() == 0 || !flags_cleared_[static_cast<size_t>(t)]) continue;
+    flags_cleared_[static_cast<size_t>(t)] = false;
+    OwnedTensor staging;
+    const Tensor host = host_view(flags.tensor(Shape{static_cast<int64_t>(flags.bytes() / sizeof(int32_t))},
+                                               Layout::nchw, DType::i32),
+                                  staging);
+    const auto& entries = net_.params(t).layout.entries();
+    for (size_t i = 0; i < entries.size() && nonfinite_layer_.empty(); ++i)
+      if (host.i32()[i]) {
+        nonfinite_layer_ = entries[i].layer;
+        nonfinite_tower_ = t;
+      }
+  }
 }
 
 }  // namespace alexnet

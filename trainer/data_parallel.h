@@ -61,6 +61,9 @@ class DataParallel {
   void on_grad_ready(int tower, const std::string& layer);
   void launch(int tower, size_t bucket);           // check, then start the sum of one bucket
   Tensor slice(int tower, const Bucket& b) const;  // bucket b of tower's gradients
+  Communicator& comm(int tower);                   // tower's, or the one both towers share
+  void flag_nonfinite_on_gpu(int tower, const Bucket& b);
+  void read_nonfinite_flags();
 
   AlexNet& net_;
   Cluster cluster_;
@@ -76,6 +79,8 @@ class DataParallel {
   std::string nonfinite_layer_;                           // of the current step
   int nonfinite_tower_ = -1;
   std::function<void(int, const Bucket&, const Tensor&)> bucket_hook_;
+  std::array<Buffer, AlexNet::kTowers> gpu_flags_;    // (entries) int32 on the tower's GPU: NaN/Inf seen
+  std::array<bool, AlexNet::kTowers> flags_cleared_{};  // flags zeroed for the current step
 };
 
 // The first entry (in buffer order) of `layout` with a NaN or Inf in [offset, offset + count) of

@@ -78,8 +78,10 @@ int cmd_eval(const std::vector<std::string>& args) {
       const Batch& batch = loader.next();
       if (batch.valid == 0 && step >= loader.eval_batches()) break;
       copy(net.images(), batch.images);
+      net.upload_batch();
       net.forward();
-      const float* z = net.logits().f32();
+      OwnedTensor staging;  // GPU logits: a host copy
+      const float* z = host_view(net.logits(), staging).f32();
       for (int64_t i = 0; i < b; ++i) {
         const size_t slot = static_cast<size_t>(step * b + i);
         if (v == 0) {

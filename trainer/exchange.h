@@ -34,6 +34,10 @@ class TowerExchange {
 
 // Both towers in host memory: parallel strided copies and sums.
 std::unique_ptr<TowerExchange> make_host_exchange();
+// Towers on GPUs: one GPU (a, b the same; one kernel per exchange, the gathered tensor shared) or
+// two (peer copies between the towers' streams, ordered by events; peer access enabled where
+// the GPUs allow it). Throws in a build without CUDA.
+std::unique_ptr<TowerExchange> make_gpu_exchange(const Device& a, const Device& b);
 
 struct ExchangeGeometry {
   int64_t outer = 0, inner = 0;  // of one half

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "exchange.h"
 #include "fc.h"
+#include "gpu_timer.h"
 #include "lrn.h"
 #include "pool.h"
 #include "random.h"
@@ -19,21 +20,35 @@
 
 namespace alexnet {
 
-// Times one row (layer of both towers) in one direction when timing is on.
+// Times one row (layer of both towers) in one direction, for one tower, when timing is on: the
+// host clock on the CPU, CUDA events on the tower's GPU stream (read after the step).
 class AlexNet::Scope {
  public:
-  Scope(AlexNet& m, int row, bool backward)
-      : m_(m), row_(row), backward_(backward), t0_(m.timing_ ? now_seconds() : 0) {}
+  Scope(AlexNet& m, int row, bool backward, int tower = 0) : m_(m), row_(row), tower_(tower), backward_(backward) {
+    if (!m_.timing_) return;
+    if (m_.gpu_timer_) span_ = m_.gpu_timer_->begin(m_.dev_[static_cast<size_t>(tower)]);
+    else t0_ = now_seconds();
+  }
   ~Scope() {
     if (!m_.timing_) return;
+    if (span_ >= 0) {
+      try {
+        m_.gpu_timer_->end(span_);
+        m_.spans_.push_back({row_, tower_, backward_});
+      } catch (...) {
+        // A failing event record must not throw from a destructor; the layer's own error surfaces.
+      }
+      return;
+    }
     (backward_ ? m_.bwd_s_ : m_.fwd_s_)[static_cast<size_t>(row_)] += now_seconds() - t0_;
   }
 
  private:
   AlexNet& m_;
-  int row_;
+  int row_, tower_;
   bool backward_;
-  double t0_;
+  double t0_ = 0;
+  int span_ = -1;
 };
 
 struct AlexNet::Tower {
@@ -73,10 +88,42 @@ int AlexNet::row(const std::string& name) {
 void AlexNet::clear_timing() {
   std::fill(fwd_s_.begin(), fwd_s_.end(), 0.0);
   std::fill(bwd_s_.begin(), bwd_s_.end(), 0.0);
+  if (gpu_timer_) gpu_timer_->clear();
+  spans_.clear();
+}
+
+void AlexNet::collect_gpu_timing() const {
+  if (!gpu_timer_ || spans_.empty()) return;
+  const std::vector<double> secs = gpu_timer_->collect();
+  // Per row, direction and tower; one GPU runs the towers one after the other (sum), two GPUs
+  // side by side (the slower one).
+  const size_t rows = rows_.size();
+  std::vector<double> per(rows * 2 * kTowers, 0.0);
+  for (size_t i = 0; i < spans_.size() && i < secs.size(); ++i) {
+    const Span& sp = spans_[i];
+    per[(static_cast<size_t>(sp.row) * 2 + sp.backward) * kTowers + static_cast<size_t>(sp.tower)] += secs[i];
+  }
+  const bool side_by_side = dev_[0] != dev_[1];
+  for (size_t r = 0; r < rows; ++r)
+    for (int b = 0; b < 2; ++b) {
+      const double t0 = per[(r * 2 + static_cast<size_t>(b)) * kTowers], t1 = per[(r * 2 + static_cast<size_t>(b)) * kTowers + 1];
+      (b ? bwd_s_ : fwd_s_)[r] += side_by_side ? std::max(t0, t1) : t0 + t1;
+    }
+  spans_.clear();
+}
+
+const std::vector<double>& AlexNet::forward_seconds() const {
+  collect_gpu_timing();
+  return fwd_s_;
+}
+
+const std::vector<double>& AlexNet::backward_seconds() const {
+  collect_gpu_timing();
+  return bwd_s_;
 }
 
 Layout best_layout(const ModelConfig& m, const Device& d) {
-  if (!d.is_cpu()) return Layout::nhwc;
+  if (!d.is_cpu()) return Layout::nhwc;  // cuDNN's fast engines read channels last
   for (int l = 1; l <= 5; ++l)
     if (m.conv_channels(l) % kBlock != 0) return Layout::nhwc;
   return Layout::nchw16c;
@@ -93,33 +140,57 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
   m.validate();
   ALEXNET_CHECK(o.batch >= 1, "batch size must be at least 1, got " << o.batch);
   ALEXNET_CHECK(o.dropout >= 0 && o.dropout < 1, "dropout must be in [0, 1), got " << o.dropout);
-  ALEXNET_CHECK(o.device.is_cpu(), "towers on " << o.device.str() << ": the CUDA backend is not built yet");
+  dev_ = {o.device, o.tower1_device.value_or(o.device)};
+  ALEXNET_CHECK(dev_[0].is_cpu() == dev_[1].is_cpu(),
+                "towers on " << dev_[0].str() << " and " << dev_[1].str() << ": both on the CPU or both on GPUs");
   const int64_t n = o.batch;
   const Layout L = o.layout;
-  const Device dev = o.device;
-  exchange_ = make_host_exchange();
+  const bool gpu = dev_[0].is_cuda();
+  exchange_ = gpu ? make_gpu_exchange(dev_[0], dev_[1]) : make_host_exchange();
+  if (gpu) gpu_timer_ = std::make_unique<GpuTimer>();
 
+  // The batch: written by the caller in host memory (pinned for GPUs), copied to each tower's GPU.
   const int64_t s = m.input_size;
-  images_ = OwnedTensor(Shape{n, 3, s, s}, dev, image_layout(L));
-  labels_ = OwnedTensor(Shape{n}, dev, Layout::nchw, DType::i32);
+  const Shape image_shape{n, 3, s, s};
+  const Layout il = image_layout(L);
+  images_.buffer = Buffer(static_cast<size_t>(image_shape.numel()) * sizeof(float), Device::cpu(), gpu);
+  images_.view = images_.buffer.tensor(image_shape, il);
+  labels_.buffer = Buffer(static_cast<size_t>(n) * sizeof(int32_t), Device::cpu(), gpu);
+  labels_.view = labels_.buffer.tensor(Shape{n}, Layout::nchw, DType::i32);
+  tower_images_ = {images_.view, images_.view};
+  loss_labels_ = labels_.view;
+  if (gpu) {
+    for (int t = 0; t < kTowers; ++t) {
+      if (t == 1 && dev_[1] == dev_[0]) {
+        tower_images_[1] = tower_images_[0];
+        continue;
+      }
+      images_dev_[t] = OwnedTensor(image_shape, dev_[t], il);
+      tower_images_[t] = images_dev_[t].view;
+    }
+    labels_dev_ = OwnedTensor(Shape{n}, dev_[0], Layout::nchw, DType::i32);
+    loss_labels_ = labels_dev_.view;
+  }
 
   const int64_t c1 = m.conv_channels(1), c2 = m.conv_channels(2), c3 = m.conv_channels(3),
                 c4 = m.conv_channels(4), c5 = m.conv_channels(5), f = m.fc_width(), k = m.classes / 2;
   const PoolSpec pool{3, 2, 0};
-  auto act = [&](const Shape& sh) { return OwnedTensor(sh, dev, L); };
+  const Precision prec = o.precision;
 
   for (int t = 0; t < kTowers; ++t) {
+    const Device dev = dev_[static_cast<size_t>(t)];
+    auto act = [&](const Shape& sh) { return OwnedTensor(sh, dev, L); };
     auto tw = std::make_unique<Tower>();
     Tower& T = *tw;
     auto nm = [&](const char* layer) { return std::string(layer) + "/tower" + std::to_string(t); };
     T.conv1 = std::make_unique<Conv>(nm("conv1"), ConvSpec{3, c1, 11, 4, 0, 1}, images_->shape, L, dev,
-                                     ConvOptions::first_layer(images_->layout));
+                                     ConvOptions::first_layer(images_->layout, prec));
     const Shape s1 = T.conv1->output_shape();
     T.relu1 = std::make_unique<Relu>(nm("relu1"), s1, L, dev);
     T.norm1 = std::make_unique<Lrn>(nm("norm1"), m.lrn, s1, L, dev);
     T.pool1 = std::make_unique<MaxPool>(nm("pool1"), pool, s1, L, dev);
     const Shape sp1 = T.pool1->output_shape();
-    const ConvOptions algo{true, L, false, o.conv_algorithm};
+    const ConvOptions algo{true, L, false, o.conv_algorithm, prec};
     T.conv2 = std::make_unique<Conv>(nm("conv2"), ConvSpec{c1, c2, 5, 1, 2, 1}, sp1, L, dev, algo);
     const Shape s2 = T.conv2->output_shape();
     T.relu2 = std::make_unique<Relu>(nm("relu2"), s2, L, dev);
@@ -139,11 +210,11 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
     T.pool5 = std::make_unique<MaxPool>(nm("pool5"), pool, s5, L, dev);
     const Shape sp5 = T.pool5->output_shape();
     const int64_t f5 = sp5.numel() / n;  // one tower's flattened pool5
-    T.fc6 = std::make_unique<FullyConnected>(nm("fc6"), FcSpec{2 * f5, f}, n, dev);
+    T.fc6 = std::make_unique<FullyConnected>(nm("fc6"), FcSpec{2 * f5, f}, n, dev, true, prec);
     T.relu6 = std::make_unique<Relu>(nm("relu6"), Shape{n, f}, L, dev);
-    T.fc7 = std::make_unique<FullyConnected>(nm("fc7"), FcSpec{2 * f, f}, n, dev);
+    T.fc7 = std::make_unique<FullyConnected>(nm("fc7"), FcSpec{2 * f, f}, n, dev, true, prec);
     T.relu7 = std::make_unique<Relu>(nm("relu7"), Shape{n, f}, L, dev);
-    T.fc8 = std::make_unique<FullyConnected>(nm("fc8"), FcSpec{2 * f, k}, n, dev);
+    T.fc8 = std::make_unique<FullyConnected>(nm("fc8"), FcSpec{2 * f, k}, n, dev, true, prec);
     if (o.dropout > 0) {
       const uint64_t seed = mix64(o.seed ^ mix64(0xd50 + static_cast<uint64_t>(t)) ^ mix64(~o.rng_stream));
       T.drop6 = std::make_unique<Dropout>(nm("drop6"), o.dropout, Shape{n, f}, L, dev, mix64(seed + 6));
@@ -190,9 +261,9 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
   if (exchange_->shared()) {
     for (auto* g : {&g3_, &g6_, &g7_, &g8_}) (*g)[1].view = (*g)[0].view;  // a view; owner is [0]
   }
-  logits_ = OwnedTensor(Shape{n, m.classes}, dev);
-  dlogits_ = OwnedTensor(Shape{n, m.classes}, dev);
-  loss_ = std::make_unique<SoftmaxLoss>("loss", n, m.classes, dev);
+  logits_ = OwnedTensor(Shape{n, m.classes}, dev_[0]);
+  dlogits_ = OwnedTensor(Shape{n, m.classes}, dev_[0]);
+  loss_ = std::make_unique<SoftmaxLoss>("loss", n, m.classes, dev_[0]);
 
   // Timing rows in execution order.
   for (auto& tw : towers_) {
@@ -217,6 +288,19 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
 AlexNet::~AlexNet() = default;
 
 const Tensor& AlexNet::images() const { return images_.view; }
+
+void AlexNet::upload_batch() {
+  if (!on_gpu()) return;
+  for (int t = 0; t < kTowers; ++t)
+    if (images_dev_[t].buffer.data()) copy_async(images_dev_[t].view, images_.view);
+  copy_async(labels_dev_.view, labels_.view);
+}
+
+void AlexNet::synchronize() {
+  if (!on_gpu()) return;
+  alexnet::synchronize(dev_[0]);
+  if (dev_[1] != dev_[0]) alexnet::synchronize(dev_[1]);
+}
 const Tensor& AlexNet::labels() const { return labels_.view; }
 const Tensor& AlexNet::logits() const { return logits_.view; }
 TowerParams& AlexNet::params(int tower) { return params_.at(static_cast<size_t>(tower)); }
@@ -245,33 +329,33 @@ void AlexNet::forward() {
 
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
-    { Scope s(*this, X.r_conv1, false); X.conv1->forward(*images_, W(t, "conv1"), B(t, "conv1"), *X.c1); }
-    { Scope s(*this, X.r_relu1, false); X.relu1->forward(*X.c1, *X.c1); }
-    { Scope s(*this, X.r_norm1, false); X.norm1->forward(*X.c1, *X.n1); }
-    { Scope s(*this, X.r_pool1, false); X.pool1->forward(*X.n1, *X.p1); }
-    { Scope s(*this, X.r_conv2, false); X.conv2->forward(*X.p1, W(t, "conv2"), B(t, "conv2"), *X.c2); }
-    { Scope s(*this, X.r_relu2, false); X.relu2->forward(*X.c2, *X.c2); }
-    { Scope s(*this, X.r_norm2, false); X.norm2->forward(*X.c2, *X.n2); }
-    { Scope s(*this, X.r_pool2, false); X.pool2->forward(*X.n2, *X.p2); }
+    { Scope s(*this, X.r_conv1, false, t); X.conv1->forward(tower_images_[t], W(t, "conv1"), B(t, "conv1"), *X.c1); }
+    { Scope s(*this, X.r_relu1, false, t); X.relu1->forward(*X.c1, *X.c1); }
+    { Scope s(*this, X.r_norm1, false, t); X.norm1->forward(*X.c1, *X.n1); }
+    { Scope s(*this, X.r_pool1, false, t); X.pool1->forward(*X.n1, *X.p1); }
+    { Scope s(*this, X.r_conv2, false, t); X.conv2->forward(*X.p1, W(t, "conv2"), B(t, "conv2"), *X.c2); }
+    { Scope s(*this, X.r_relu2, false, t); X.relu2->forward(*X.c2, *X.c2); }
+    { Scope s(*this, X.r_norm2, false, t); X.norm2->forward(*X.c2, *X.n2); }
+    { Scope s(*this, X.r_pool2, false, t); X.pool2->forward(*X.n2, *X.p2); }
   }
   { Scope s(*this, r_g3_, false); exchange_->gather({*T[0]->p2, *T[1]->p2}, {*g3_[0], *g3_[1]}); }
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
-    { Scope s(*this, X.r_conv3, false); X.conv3->forward(*g3_[t], W(t, "conv3"), B(t, "conv3"), *X.c3); }
-    { Scope s(*this, X.r_relu3, false); X.relu3->forward(*X.c3, *X.c3); }
-    { Scope s(*this, X.r_conv4, false); X.conv4->forward(*X.c3, W(t, "conv4"), B(t, "conv4"), *X.c4); }
-    { Scope s(*this, X.r_relu4, false); X.relu4->forward(*X.c4, *X.c4); }
-    { Scope s(*this, X.r_conv5, false); X.conv5->forward(*X.c4, W(t, "conv5"), B(t, "conv5"), *X.c5); }
-    { Scope s(*this, X.r_relu5, false); X.relu5->forward(*X.c5, *X.c5); }
-    { Scope s(*this, X.r_pool5, false); X.pool5->forward(*X.c5, *X.p5); }
+    { Scope s(*this, X.r_conv3, false, t); X.conv3->forward(*g3_[t], W(t, "conv3"), B(t, "conv3"), *X.c3); }
+    { Scope s(*this, X.r_relu3, false, t); X.relu3->forward(*X.c3, *X.c3); }
+    { Scope s(*this, X.r_conv4, false, t); X.conv4->forward(*X.c3, W(t, "conv4"), B(t, "conv4"), *X.c4); }
+    { Scope s(*this, X.r_relu4, false, t); X.relu4->forward(*X.c4, *X.c4); }
+    { Scope s(*this, X.r_conv5, false, t); X.conv5->forward(*X.c4, W(t, "conv5"), B(t, "conv5"), *X.c5); }
+    { Scope s(*this, X.r_relu5, false, t); X.relu5->forward(*X.c5, *X.c5); }
+    { Scope s(*this, X.r_pool5, false, t); X.pool5->forward(*X.c5, *X.p5); }
   }
   { Scope s(*this, r_g6_, false); exchange_->gather({flat(T[0]->p5), flat(T[1]->p5)}, {*g6_[0], *g6_[1]}); }
   // fc6 and fc7: fc, ReLU, dropout (when on); the dropout output is what the next layer gathers.
   auto fc_block = [&](int t, FullyConnected& fc, const Tensor& in, const char* layer, Relu& relu, Dropout* drop,
                       const OwnedTensor& f, const OwnedTensor& d, int r_fc, int r_relu, int r_drop) {
-    { Scope s(*this, r_fc, false); fc.forward(in, W(t, layer), B(t, layer), *f); }
-    { Scope s(*this, r_relu, false); relu.forward(*f, *f); }
-    Scope s(*this, r_drop, false);
+    { Scope s(*this, r_fc, false, t); fc.forward(in, W(t, layer), B(t, layer), *f); }
+    { Scope s(*this, r_relu, false, t); relu.forward(*f, *f); }
+    Scope s(*this, r_drop, false, t);
     if (drop) drop->forward(*f, *d);
   };
   for (int t = 0; t < kTowers; ++t) {
@@ -288,7 +372,7 @@ void AlexNet::forward() {
   { Scope s(*this, r_g8_, false); exchange_->gather({out7(*T[0]), out7(*T[1])}, {*g8_[0], *g8_[1]}); }
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
-    Scope s(*this, X.r_fc8, false);
+    Scope s(*this, X.r_fc8, false, t);
     X.fc8->forward(*g8_[t], W(t, "fc8"), B(t, "fc8"), *X.f8);
   }
   Scope s(*this, r_logits_, false);
@@ -298,16 +382,16 @@ void AlexNet::forward() {
 LossStats AlexNet::loss() {
   {
     Scope s(*this, r_loss_, false);
-    loss_->forward(*logits_, *labels_);
+    loss_->forward(*logits_, loss_labels_);
   }
   Scope s(*this, r_loss_, true);
-  loss_->backward(*labels_, *dlogits_);
+  loss_->backward(loss_labels_, *dlogits_);
   return loss_->stats();
 }
 
 void AlexNet::l2_loss_grad() {
   Scope s(*this, r_loss_, true);
-  copy(*dlogits_, *logits_);
+  copy_async(*dlogits_, *logits_);
 }
 
 void AlexNet::backward() {
@@ -323,7 +407,7 @@ void AlexNet::backward() {
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
     {
-      Scope s(*this, X.r_fc8, true);
+      Scope s(*this, X.r_fc8, true, t);
       X.fc8->backward(*g8_[t], W(t, "fc8"), *X.df8, *X.dg8, GW(t, "fc8"), GB(t, "fc8"));
     }
     ready(t, "fc8");
@@ -336,12 +420,12 @@ void AlexNet::backward() {
                       const OwnedTensor& f, const OwnedTensor& dd, const OwnedTensor& df, const OwnedTensor& dg,
                       int r_drop, int r_relu, int r_fc) {
     {
-      Scope s(*this, r_drop, true);
+      Scope s(*this, r_drop, true, t);
       if (drop) drop->backward(*dd, *df);
     }
-    { Scope s(*this, r_relu, true); relu.backward(*f, *df, *df); }
+    { Scope s(*this, r_relu, true, t); relu.backward(*f, *df, *df); }
     {
-      Scope s(*this, r_fc, true);
+      Scope s(*this, r_fc, true, t);
       fc.backward(in, W(t, layer), *df, *dg, GW(t, layer), GB(t, layer));
     }
     ready(t, layer);
@@ -360,36 +444,39 @@ void AlexNet::backward() {
   { Scope s(*this, r_g6_, true); exchange_->reduce_scatter({*T[0]->dg6, *T[1]->dg6}, {flat(T[0]->dp5), flat(T[1]->dp5)}); }
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
-    { Scope s(*this, X.r_pool5, true); X.pool5->backward(*X.dp5, *X.dc5); }
-    { Scope s(*this, X.r_relu5, true); X.relu5->backward(*X.c5, *X.dc5, *X.dc5); }
-    { Scope s(*this, X.r_conv5, true); X.conv5->backward(*X.c4, W(t, "conv5"), *X.dc5, *X.dc4, GW(t, "conv5"), GB(t, "conv5")); }
+    { Scope s(*this, X.r_pool5, true, t); X.pool5->backward(*X.dp5, *X.dc5); }
+    { Scope s(*this, X.r_relu5, true, t); X.relu5->backward(*X.c5, *X.dc5, *X.dc5); }
+    { Scope s(*this, X.r_conv5, true, t); X.conv5->backward(*X.c4, W(t, "conv5"), *X.dc5, *X.dc4, GW(t, "conv5"), GB(t, "conv5")); }
     ready(t, "conv5");
-    { Scope s(*this, X.r_relu4, true); X.relu4->backward(*X.c4, *X.dc4, *X.dc4); }
-    { Scope s(*this, X.r_conv4, true); X.conv4->backward(*X.c3, W(t, "conv4"), *X.dc4, *X.dc3, GW(t, "conv4"), GB(t, "conv4")); }
+    { Scope s(*this, X.r_relu4, true, t); X.relu4->backward(*X.c4, *X.dc4, *X.dc4); }
+    { Scope s(*this, X.r_conv4, true, t); X.conv4->backward(*X.c3, W(t, "conv4"), *X.dc4, *X.dc3, GW(t, "conv4"), GB(t, "conv4")); }
     ready(t, "conv4");
-    { Scope s(*this, X.r_relu3, true); X.relu3->backward(*X.c3, *X.dc3, *X.dc3); }
-    { Scope s(*this, X.r_conv3, true); X.conv3->backward(*g3_[t], W(t, "conv3"), *X.dc3, *X.dg3, GW(t, "conv3"), GB(t, "conv3")); }
+    { Scope s(*this, X.r_relu3, true, t); X.relu3->backward(*X.c3, *X.dc3, *X.dc3); }
+    { Scope s(*this, X.r_conv3, true, t); X.conv3->backward(*g3_[t], W(t, "conv3"), *X.dc3, *X.dg3, GW(t, "conv3"), GB(t, "conv3")); }
     ready(t, "conv3");
   }
   { Scope s(*this, r_g3_, true); exchange_->reduce_scatter({*T[0]->dg3, *T[1]->dg3}, {*T[0]->dp2, *T[1]->dp2}); }
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
-    { Scope s(*this, X.r_pool2, true); X.pool2->backward(*X.dp2, *X.dn2); }
-    { Scope s(*this, X.r_norm2, true); X.norm2->backward(*X.c2, *X.dn2, *X.dc2); }
-    { Scope s(*this, X.r_relu2, true); X.relu2->backward(*X.c2, *X.dc2, *X.dc2); }
-    { Scope s(*this, X.r_conv2, true); X.conv2->backward(*X.p1, W(t, "conv2"), *X.dc2, *X.dp1, GW(t, "conv2"), GB(t, "conv2")); }
+    { Scope s(*this, X.r_pool2, true, t); X.pool2->backward(*X.dp2, *X.dn2); }
+    { Scope s(*this, X.r_norm2, true, t); X.norm2->backward(*X.c2, *X.dn2, *X.dc2); }
+    { Scope s(*this, X.r_relu2, true, t); X.relu2->backward(*X.c2, *X.dc2, *X.dc2); }
+    { Scope s(*this, X.r_conv2, true, t); X.conv2->backward(*X.p1, W(t, "conv2"), *X.dc2, *X.dp1, GW(t, "conv2"), GB(t, "conv2")); }
     ready(t, "conv2");
-    { Scope s(*this, X.r_pool1, true); X.pool1->backward(*X.dp1, *X.dn1); }
-    { Scope s(*this, X.r_norm1, true); X.norm1->backward(*X.c1, *X.dn1, *X.dc1); }
-    { Scope s(*this, X.r_relu1, true); X.relu1->backward(*X.c1, *X.dc1, *X.dc1); }
-    { Scope s(*this, X.r_conv1, true); X.conv1->backward(*images_, W(t, "conv1"), *X.dc1, Tensor{}, GW(t, "conv1"), GB(t, "conv1")); }
+    { Scope s(*this, X.r_pool1, true, t); X.pool1->backward(*X.dp1, *X.dn1); }
+    { Scope s(*this, X.r_norm1, true, t); X.norm1->backward(*X.c1, *X.dn1, *X.dc1); }
+    { Scope s(*this, X.r_relu1, true, t); X.relu1->backward(*X.c1, *X.dc1, *X.dc1); }
+    { Scope s(*this, X.r_conv1, true, t); X.conv1->backward(tower_images_[t], W(t, "conv1"), *X.dc1, Tensor{}, GW(t, "conv1"), GB(t, "conv1")); }
     ready(t, "conv1");
   }
 }
 
 void AlexNet::update(double lr, const SgdConfig& sgd, float grad_scale) {
-  Scope s(*this, r_update_, true);
-  for (auto& p : params_) sgd_update(p.all_values(), p.all_grads(), p.all_momentum(), lr, sgd, grad_scale);
+  for (int t = 0; t < kTowers; ++t) {
+    Scope s(*this, r_update_, true, t);
+    const TowerParams& p = params_[static_cast<size_t>(t)];
+    sgd_update(p.all_values(), p.all_grads(), p.all_momentum(), lr, sgd, grad_scale);
+  }
 }
 
 std::vector<uint64_t> AlexNet::rng_state() const {

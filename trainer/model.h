@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 
 namespace alexnet {
 
+class GpuTimer;
 class TowerExchange;
 
 struct ModelOptions {
@@ -27,7 +29,9 @@ struct ModelOptions {
   int64_t batch = 128;
   Layout layout = Layout::nhwc;  // activations; images use image_layout(layout)
   ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;  // conv2..conv5 (conv1 is direct)
-  Device device = Device::cpu();  // both towers
+  Device device = Device::cpu();  // tower 0, and tower 1 unless tower1_device says otherwise
+  std::optional<Device> tower1_device;  // tower 1 on a GPU of its own (the 2012 split)
+  Precision precision = Precision::fp32;  // of convolutions and matrix products on GPUs
   uint64_t seed = 1;
   uint64_t rng_stream = 0;  // mixed into the dropout seeds: the rank, so ranks draw different masks
   InitRecipe init = InitRecipe::caffe;
@@ -35,7 +39,8 @@ struct ModelOptions {
 };
 
 // The fastest activation layout this placement supports for the model: on the CPU NCHW16C when
-// every tower's channel count is a whole number of blocks, else NHWC.
+// every tower's channel count is a whole number of blocks, else NHWC; on GPUs NHWC (channels
+// last: what cuDNN's tensor-core engines read).
 Layout best_layout(const ModelConfig& m, const Device& d);
 // Images are never blocked (3 channels): NCHW for a blocked model, else the model's layout.
 Layout image_layout(Layout activations);
@@ -50,14 +55,22 @@ class AlexNet {
   AlexNet& operator=(const AlexNet&) = delete;
 
   const ModelOptions& options() const { return opt_; }
+  const Device& device(int tower) const { return dev_.at(static_cast<size_t>(tower)); }
+  bool on_gpu() const { return dev_[0].is_cuda(); }
 
-  // Where the caller puts a batch: images (N, 3, S, S) in the model's layout, labels (N) int32.
+  // Where the caller puts a batch: images (N, 3, S, S) in the model's layout, labels (N) int32,
+  // always in host memory (pinned when the towers are on GPUs); then upload_batch().
   const Tensor& images() const;
   const Tensor& labels() const;
+  // Queues the copy of images() and labels() to the towers' GPUs (nothing on the CPU). The host
+  // tensors may be overwritten once the step has ended (synchronize()).
+  void upload_batch();
+  // Waits for everything queued on the towers' GPUs (nothing on the CPU): the end of a step.
+  void synchronize();
 
   void set_training(bool training);  // dropout on (training) or off (evaluation)
   void forward();                    // images -> logits
-  const Tensor& logits() const;      // (N, classes): tower 0's classes first
+  const Tensor& logits() const;      // (N, classes) on tower 0's device: tower 0's classes first
   LossStats loss();                  // softmax cross-entropy on logits and labels, and its gradient
   void l2_loss_grad();               // the gradient of 0.5 * sum(logits^2) (the seed's objective)
   void backward();                   // from the logits' gradient into every tower's gradients
@@ -74,11 +87,13 @@ class AlexNet {
   int64_t param_count() const;  // both towers
 
   // Per-layer timing: when on, each step records the seconds spent in every row (a layer of both
-  // towers, an exchange, the loss, the update), forward and backward separately.
+  // towers, an exchange, the loss, the update), forward and backward separately. On GPUs from CUDA
+  // events around each layer, read when the seconds are asked for (after the step); towers on
+  // two GPUs run side by side, so a row counts the slower tower.
   void enable_timing(bool on) { timing_ = on; }
   const std::vector<std::string>& timing_rows() const { return rows_; }
-  const std::vector<double>& forward_seconds() const { return fwd_s_; }
-  const std::vector<double>& backward_seconds() const { return bwd_s_; }
+  const std::vector<double>& forward_seconds() const;
+  const std::vector<double>& backward_seconds() const;
   void clear_timing();
 
   // The dropout RNG positions (for checkpoints): one counter per dropout layer and tower.
@@ -90,6 +105,7 @@ class AlexNet {
  private:
   int row(const std::string& name);
   class Scope;
+  void collect_gpu_timing() const;
   // Views of tower t's parameters and gradients of one layer.
   Tensor weight(int t, const char* layer) const;
   Tensor bias(int t, const char* layer) const;
@@ -97,16 +113,27 @@ class AlexNet {
   Tensor bias_grad(int t, const char* layer) const;
 
   ModelOptions opt_;
+  std::array<Device, kTowers> dev_;
   std::vector<std::string> rows_;
-  std::vector<double> fwd_s_, bwd_s_;
+  mutable std::vector<double> fwd_s_, bwd_s_;
+  std::unique_ptr<GpuTimer> gpu_timer_;  // towers on GPUs
+  struct Span {
+    int row, tower;
+    bool backward;
+  };
+  mutable std::vector<Span> spans_;  // timed on the GPUs this step, not yet collected
   bool timing_ = false;
   GradReadyHook grad_ready_;
 
   std::unique_ptr<TowerExchange> exchange_;
   std::array<std::unique_ptr<Tower>, kTowers> towers_;
   std::array<TowerParams, kTowers> params_;
-  OwnedTensor images_;   // (N, 3, S, S) shared by both towers
-  OwnedTensor labels_;   // (N)
+  OwnedTensor images_;   // (N, 3, S, S) where the caller writes (host; pinned for GPUs)
+  OwnedTensor labels_;   // (N) likewise
+  std::array<OwnedTensor, kTowers> images_dev_;  // (N, 3, S, S) on each tower's GPU ([1] empty when shared)
+  OwnedTensor labels_dev_;                       // (N) on tower 0's GPU
+  std::array<Tensor, kTowers> tower_images_;     // what conv1 of each tower reads
+  Tensor loss_labels_;                           // what the loss reads
   // Gathered activations; one tensor serves both towers when the exchange is shared.
   std::array<OwnedTensor, kTowers> g3_, g6_, g7_, g8_;  // (N, 2*C2, H, W), (N, 2*F5), (N, 2*F), (N, 2*F)
   OwnedTensor logits_, dlogits_;                         // (N, classes)

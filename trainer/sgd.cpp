@@ -1,6 +1,11 @@
 // SGD update and learning-rate schedule (see sgd.h).
 #include "sgd.h"
 
+#ifdef ALEXNET_HAVE_CUDA
+#include "cuda_context.h"
+#include "kernels.h"
+#endif
+
 #include <sstream>
 
 #include "error.h"
@@ -36,7 +41,8 @@ void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentu
                 const SgdConfig& c, float grad_scale) {
   ALEXNET_CHECK(values.shape == grads.shape && values.shape == momentum.shape,
                 "sgd_update: shapes differ: " << values.str() << ", " << grads.str() << ", " << momentum.str());
-  ALEXNET_CHECK(values.device.is_cpu(), "sgd_update: the CUDA update is not built yet");
+  ALEXNET_CHECK(values.device == grads.device && values.device == momentum.device,
+                "sgd_update: buffers on different devices: " << values.str() << ", " << grads.str() << ", " << momentum.str());
   float* w = values.f32();
   const float* g = grads.f32();
   float* v = momentum.f32();
@@ -44,6 +50,14 @@ void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentu
   const float decay_lr = static_cast<float>(c.weight_decay * lr);
   const float neg_lr = static_cast<float>(-lr) * grad_scale;
   const int64_t n = values.numel();
+  if (values.device.is_cuda()) {
+#ifdef ALEXNET_HAVE_CUDA
+    gpu::sgd_update(w, g, v, n, mu, decay_lr, neg_lr, gpu::context(values.device).stream());
+    return;
+#else
+    throw Error("sgd_update on " + values.device.str() + ": this build has no CUDA backend");
+#endif
+  }
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const float vi = mu * v[i] - decay_lr * w[i] + neg_lr * g[i];

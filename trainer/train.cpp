@@ -216,8 +216,11 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     dp.set_bucket_hook([&](int tower, const Bucket& b, const Tensor&) {
       if (current_step != cfg.inject_step || cluster.rank != cfg.inject_rank || tower != 0) return;
       const ParamEntry& e = net.params(0).layout.weight(cfg.inject_layer);
-      if (e.offset >= b.offset && e.offset < b.offset + b.count)
-        net.params(0).grad(e).f32()[e.numel() / 2] = std::numeric_limits<float>::quiet_NaN();
+      if (e.offset < b.offset || e.offset >= b.offset + b.count) return;
+      OwnedTensor nan(Shape{1}, Device::cpu());
+      nan->f32()[0] = std::numeric_limits<float>::quiet_NaN();
+      const size_t at = static_cast<size_t>(e.offset + e.numel() / 2) * sizeof(float);
+      copy(net.params(0).grads.tensor(Shape{1}, Layout::nchw, DType::f32, at), *nan);  // after the layer's backward
     });
   }
   if (cfg.handle_signals) install_stop_handlers();
@@ -256,6 +259,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
       images->f32()[0] = std::numeric_limits<float>::quiet_NaN();
     copy(net.images(), *images);
     copy(net.labels(), *labels);
+    net.upload_batch();
     const double t1 = now_seconds();
     net.forward();
     const LossStats ls = net.loss();
@@ -284,6 +288,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
                             (saved.empty() ? std::string() : ", the weights before this step are in " + saved) +
                             " (--on-nonfinite skip drops such steps instead)");
     }
+    net.synchronize();  // the step ends when the GPUs are done (nothing to wait for on the CPU)
     const double t5 = now_seconds();
     ph = {t1 - t0, t2 - t1, t3 - t2, ct.allreduce_s, t4 - t3, t5 - t4, t5 - t0};
     if (profile) {

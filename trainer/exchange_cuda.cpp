@@ -1,0 +1,178 @@
+// Tower exchange on GPUs (see exchange.h). One GPU: the towers share its stream, so a kernel reads
+// both halves directly. Two GPUs: each tower's stream waits (event) for the other's work, copies
+// the other half device to device (cudaMemcpy2DAsync over peer access), then both streams wait
+// for each other again so neither overwrites what the other still reads.
+#include "exchange.h"
+
+#include "error.h"
+
+#ifdef ALEXNET_HAVE_CUDA
+#include "buffer.h"
+#include "cuda_check.h"
+#include "cuda_context.h"
+#include "kernels.h"
+#include "log.h"
+#endif
+
+namespace alexnet {
+
+#ifdef ALEXNET_HAVE_CUDA
+namespace {
+
+void check_half(const ExchangeGeometry& g, const Tensor& h, const Device& d, const char* what) {
+  ALEXNET_CHECK(h.numel() == g.outer * g.inner && h.device == d,
+                "tower exchange: " << what << " " << h.str() << " is not a half of " << g.outer << " x " << 2 * g.inner
+                                   << " on " << d.str());
+}
+
+class OneGpuExchange final : public TowerExchange {
+ public:
+  explicit OneGpuExchange(const Device& d) : d_(d) {}
+
+  void gather(const TowerPair& in, const TowerPair& out) override {
+    const auto g = exchange_geometry(out[0]);
+    for (const auto& h : in) check_half(g, h, d_, "input");
+    const gpu::Context& ctx = gpu::context(d_);
+    gpu::exchange_gather(in[0].f32(), in[1].f32(), out[0].f32(), g.outer, g.inner, ctx.stream());
+    if (out[1].data != out[0].data) copy_async(out[1], out[0]);
+  }
+
+  void reduce_scatter(const TowerPair& gout, const TowerPair& gin) override {
+    const auto g = exchange_geometry(gout[0]);
+    for (const auto& h : gin) check_half(g, h, d_, "gradient");
+    gpu::exchange_reduce_scatter(gout[0].f32(), gout[1].f32(), gin[0].f32(), gin[1].f32(), g.outer, g.inner,
+                                 gpu::context(d_).stream());
+  }
+
+  void split(const Tensor& grad, const TowerPair& gin) override {
+    const auto g = exchange_geometry(grad);
+    for (const auto& h : gin) check_half(g, h, d_, "gradient");
+    gpu::exchange_split(grad.f32(), gin[0].f32(), gin[1].f32(), g.outer, g.inner, gpu::context(d_).stream());
+  }
+
+  bool shared() const override { return true; }
+
+ private:
+  Device d_;
+};
+
+class TwoGpuExchange final : public TowerExchange {
+ public:
+  TwoGpuExchange(const Device& a, const Device& b) : dev_{a, b} {
+    for (int t = 0; t < 2; ++t) {
+      gpu::Context& ctx = gpu::context(dev_[t]);
+      int can = 0;
+      CUDA_CHECK(cudaDeviceCanAccessPeer(&can, dev_[t].index, dev_[1 - t].index));
+      if (can) {
+        const cudaError_t e = cudaDeviceEnablePeerAccess(dev_[1 - t].index, 0);
+        if (e == cudaErrorPeerAccessAlreadyEnabled) cudaGetLastError();
+        else CUDA_CHECK(e);
+      } else {
+        LOG_WARN << "no peer access from " << dev_[t].str() << " to " << dev_[1 - t].str()
+                 << ": the tower exchange goes through the driver's staging copies";
+      }
+      stream_[t] = ctx.stream();
+      CUDA_CHECK(cudaEventCreateWithFlags(&ready_[t], cudaEventDisableTiming));
+    }
+  }
+  ~TwoGpuExchange() override {
+    for (int t = 0; t < 2; ++t)
+      if (ready_[t]) {
+        cudaSetDevice(dev_[t].index);
+        cudaEventDestroy(ready_[t]);
+      }
+  }
+
+  void gather(const TowerPair& in, const TowerPair& out) override {
+    const auto g = exchange_geometry(out[0]);
+    for (int t = 0; t < 2; ++t) check_half(g, in[t], dev_[t], "input");
+    cross_wait();
+    // Each copy of the gathered tensor gets both halves; out[1] may be out[0] (the logits).
+    for (int t = 0; t < 2; ++t) {
+      if (t == 1 && out[1].data == out[0].data) break;
+      const int d = out[t].device == dev_[0] ? 0 : 1;
+      for (int h = 0; h < 2; ++h) copy_rows(out[t].f32() + h * g.inner, 2 * g.inner, in[h].f32(), g.inner, g, d);
+    }
+    cross_wait();
+  }
+
+  void reduce_scatter(const TowerPair& gout, const TowerPair& gin) override {
+    const auto g = exchange_geometry(gout[0]);
+    for (int t = 0; t < 2; ++t) check_half(g, gin[t], dev_[t], "gradient");
+    cross_wait();
+    for (int t = 0; t < 2; ++t) {
+      // The other tower's gradient for my half, brought here, then added to mine.
+      float* other = scratch(t, static_cast<size_t>(g.outer * g.inner));
+      copy_rows(other, g.inner, gout[1 - t].f32() + t * g.inner, 2 * g.inner, g, t);
+      gpu::context(dev_[t]);
+      gpu::exchange_add_half(gout[t].f32(), t, other, gin[t].f32(), g.outer, g.inner, stream_[t]);
+    }
+    cross_wait();
+  }
+
+  void split(const Tensor& grad, const TowerPair& gin) override {
+    const auto g = exchange_geometry(grad);
+    for (int t = 0; t < 2; ++t) check_half(g, gin[t], dev_[t], "gradient");
+    cross_wait();
+    for (int t = 0; t < 2; ++t) copy_rows(gin[t].f32(), g.inner, grad.f32() + t * g.inner, 2 * g.inner, g, t);
+    cross_wait();
+  }
+
+  bool shared() const override { return false; }
+
+ private:
+  // Both streams wait for everything queued so far on the other.
+  void cross_wait() {
+    for (int t = 0; t < 2; ++t) {
+      gpu::context(dev_[t]);
+      CUDA_CHECK(cudaEventRecord(ready_[t], stream_[t]));
+    }
+    for (int t = 0; t < 2; ++t) {
+      gpu::context(dev_[t]);
+      CUDA_CHECK(cudaStreamWaitEvent(stream_[t], ready_[1 - t], 0));
+    }
+  }
+
+  // rows of `inner` floats, from src (row pitch src_pitch floats) to dst (dst_pitch), on tower
+  // `on`'s stream; either side may be on the other GPU.
+  void copy_rows(float* dst, int64_t dst_pitch, const float* src, int64_t src_pitch, const ExchangeGeometry& g,
+                 int on) {
+    gpu::context(dev_[on]);
+    const size_t f = sizeof(float);
+    CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_pitch) * f, src, static_cast<size_t>(src_pitch) * f,
+                                 static_cast<size_t>(g.inner) * f, static_cast<size_t>(g.outer), cudaMemcpyDefault,
+                                 stream_[on]));
+  }
+
+  float* scratch(int t, size_t floats) {
+    if (scratch_[t].bytes() < floats * sizeof(float)) {
+      gpu::context(dev_[t]);
+      CUDA_CHECK(cudaStreamSynchronize(stream_[t]));  // the old one may still be read (first steps only)
+      scratch_[t] = Buffer(floats * sizeof(float), dev_[t]);
+    }
+    return static_cast<float*>(scratch_[t].data());
+  }
+
+  std::array<Device, 2> dev_;
+  std::array<cudaStream_t, 2> stream_{};
+  std::array<cudaEvent_t, 2> ready_{};
+  std::array<Buffer, 2> scratch_;  // (rows, inner) the other tower's half, per GPU
+};
+
+}  // namespace
+
+std::unique_ptr<TowerExchange> make_gpu_exchange(const Device& a, const Device& b) {
+  ALEXNET_CHECK(a.is_cuda() && b.is_cuda(), "a GPU tower exchange needs two CUDA devices, got " << a.str() << ", " << b.str());
+  if (a == b) return std::make_unique<OneGpuExchange>(a);
+  return std::make_unique<TwoGpuExchange>(a, b);
+}
+
+#else
+
+std::unique_ptr<TowerExchange> make_gpu_exchange(const Device& a, const Device& b) {
+  throw Error("towers on " + a.str() + " and " + b.str() + ": this build has no CUDA backend");
+}
+
+#endif
+
+}  // namespace alexnet
