@@ -1,6 +1,7 @@
 // Buffer allocation and copies for host, pinned and device memory (see buffer.h).
 #include "buffer.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -138,6 +139,45 @@ Tensor host_view(const Tensor& t, OwnedTensor& staging) {
   staging = OwnedTensor(t.shape, Device::cpu(), t.layout, t.dtype);
   copy(staging.view, t);
   return staging.view;
+}
+
+void convert_async(const Tensor& dst, const Tensor& src) {
+  ALEXNET_CHECK(dst.numel() == src.numel() && dst.device == src.device,
+                "convert: " << src.str() << " does not fit " << dst.str());
+  if (dst.dtype == src.dtype) return copy_async(dst, src);
+  auto floating = [](DType d) { return d == DType::f32 || d == DType::bf16; };
+  ALEXNET_CHECK(floating(dst.dtype) && floating(src.dtype), "convert: " << src.str() << " to " << dst.str());
+  const int64_t n = src.numel();
+  if (src.device.is_cpu()) {
+    if (src.dtype == DType::f32) {
+      auto* d = static_cast<uint16_t*>(dst.data);
+      for (int64_t i = 0; i < n; ++i) d[i] = bf16_bits(src.f32()[i]);
+    } else {
+      const auto* s = static_cast<const uint16_t*>(src.data);
+      for (int64_t i = 0; i < n; ++i) dst.f32()[i] = bf16_value(s[i]);
+    }
+    return;
+  }
+#ifdef ALEXNET_HAVE_CUDA
+  const gpu::Context& ctx = gpu::context(src.device);
+  gpu::convert(src.data, gpu::elem_of(src.dtype), dst.data, gpu::elem_of(dst.dtype), n, ctx.stream());
+#else
+  throw Error("convert on " + src.device.str() + ": this build has no CUDA backend");
+#endif
+}
+
+std::vector<float> host_floats(const Tensor& t) {
+  OwnedTensor staging;
+  const Tensor h = host_view(t, staging);
+  std::vector<float> out(static_cast<size_t>(h.numel()));
+  if (h.dtype == DType::f32) {
+    std::copy(h.f32(), h.f32() + h.numel(), out.begin());
+  } else {
+    ALEXNET_CHECK(h.dtype == DType::bf16, "host_floats: " << t.str() << " holds no floating-point values");
+    const auto* s = static_cast<const uint16_t*>(h.data);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = bf16_value(s[i]);
+  }
+  return out;
 }
 
 }  // namespace alexnet

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "tensor.h"
 
@@ -59,5 +60,12 @@ void copy_async(const Tensor& dst, const Tensor& src);
 
 // t itself when it is in host memory, else a copy of it in `staging` (synchronous).
 Tensor host_view(const Tensor& t, OwnedTensor& staging);
+
+// dst = src converted between f32 and bf16 (or copied when the dtypes agree), both on one device:
+// queued on a GPU's stream like copy_async(), immediate on the CPU.
+void convert_async(const Tensor& dst, const Tensor& src);
+
+// The values of an f32 or bf16 tensor anywhere, as host floats in memory order (synchronous).
+std::vector<float> host_floats(const Tensor& t);
 
 }  // namespace alexnet

@@ -81,10 +81,10 @@ double Conv::forward_flops() const {
 
 void Conv::forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
   const auto& c = cfg_;
-  check_tensor(x, c.input, c.input_layout, DType::f32, c.device, name_ + ".forward", "x");
+  check_tensor(x, c.input, c.input_layout, activation_dtype(c.precision), c.device, name_ + ".forward", "x");
   check_tensor(w, weight_shape(), Layout::nchw, DType::f32, c.device, name_ + ".forward", "w");
   check_tensor(b, bias_shape(), c.layout, DType::f32, c.device, name_ + ".forward", "b");
-  check_tensor(y, c.output, c.layout, DType::f32, c.device, name_ + ".forward", "y");
+  check_tensor(y, c.output, c.layout, activation_dtype(c.precision), c.device, name_ + ".forward", "y");
   impl_->forward(x, w, b, y);
 }
 
@@ -92,10 +92,10 @@ void Conv::backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Te
                     const Tensor& dw, const Tensor& db) {
   const auto& c = cfg_;
   const std::string who = name_ + ".backward";
-  check_tensor(x, c.input, c.input_layout, DType::f32, c.device, who, "x");
+  check_tensor(x, c.input, c.input_layout, activation_dtype(c.precision), c.device, who, "x");
   check_tensor(w, weight_shape(), Layout::nchw, DType::f32, c.device, who, "w");
-  check_tensor(dy, c.output, c.layout, DType::f32, c.device, who, "dy");
-  if (c.need_input_grad) check_tensor(dx, c.input, c.input_layout, DType::f32, c.device, who, "dx");
+  check_tensor(dy, c.output, c.layout, activation_dtype(c.precision), c.device, who, "dy");
+  if (c.need_input_grad) check_tensor(dx, c.input, c.input_layout, activation_dtype(c.precision), c.device, who, "dx");
   check_tensor(dw, weight_shape(), Layout::nchw, DType::f32, c.device, who, "dw");
   check_tensor(db, bias_shape(), c.layout, DType::f32, c.device, who, "db");
   impl_->backward(x, w, dy, c.need_input_grad ? dx : Tensor{}, dw, db);

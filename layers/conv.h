@@ -31,7 +31,9 @@ struct ConvOptions {
   Layout input_layout = Layout::nchw;
   bool input_layout_set = false;   // use input_layout for x/dx instead of the output's layout
   ConvAlgorithm algorithm = ConvAlgorithm::direct;
-  Precision precision = Precision::fp32;  // CUDA: fp32 or tf32 (the CPU computes in fp32 only)
+  // CUDA: fp32, tf32 or bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their gradients). The
+  // CPU computes in fp32 only.
+  Precision precision = Precision::fp32;
 
   static ConvOptions first_layer(Layout input, Precision p = Precision::fp32) {
     return {false, input, true, ConvAlgorithm::direct, p};

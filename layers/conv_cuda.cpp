@@ -1,6 +1,8 @@
 // Convolution on a GPU through cuDNN's graph API: one operation graph per direction, its engine
 // chosen once per problem (heuristics, a numerical-note filter, then timing) and shared by every
-// layer of the process with the same problem; the bias is our kernels' job.
+// layer of the process with the same problem; the bias is our kernels' job. fp32 and tf32 run on
+// fp32 tensors; bf16 on bf16 activations, gradients and a bf16 copy of the fp32 master weights
+// (the filter gradient comes out in bf16 and is widened into the fp32 dw), computed in float.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -35,6 +37,9 @@ Dims4 strides_of(const Shape& s, bool channels_last) {
 
 Dims4 dims_of(const Shape& s) { return {s.n(), s.c(), s.h(), s.w()}; }
 
+cudnnDataType_t cudnn_type(DType t) { return t == DType::bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT; }
+gpu::Elem elem_of(DType t) { return t == DType::bf16 ? gpu::Elem::bf16 : gpu::Elem::f32; }
+
 // Everything that decides the engine choice of one convolution direction.
 struct Problem {
   int device = 0;
@@ -43,22 +48,25 @@ struct Problem {
   bool x_nhwc = false, w_krsc = false, y_nhwc = false;
   int64_t stride = 1, pad = 0;
   Precision precision = Precision::fp32;
+  DType dtype = DType::f32;  // of the three tensors the plans read and write (f32 or bf16)
   ConvAlgorithm algorithm = ConvAlgorithm::direct;
 
   std::string key() const {
     std::ostringstream os;
     os << device << '|' << static_cast<int>(op) << '|' << x.str() << x_nhwc << '|' << w.str() << w_krsc << '|'
        << y.str() << y_nhwc << '|' << stride << '|' << pad << '|' << static_cast<int>(precision) << '|'
-       << static_cast<int>(algorithm);
+       << dtype_name(dtype) << '|' << static_cast<int>(algorithm);
     return os.str();
   }
-  // "convolution forward of x (32, 48, 27, 27) nhwc, w (128, 48, 5, 5) krsc, ... (fp32, direct)"
+  // "convolution forward of x bf16 (32, 48, 27, 27) nhwc, w bf16 (128, 48, 5, 5) krsc, ... (bf16,
+  // direct)"
   std::string describe() const {
     const bool d = op == ConvOp::backward_data, f = op == ConvOp::backward_filter;
+    const std::string t = std::string(dtype_name(dtype)) + " ";
     std::ostringstream os;
-    os << "convolution " << gpu::conv_op_name(op) << " of " << (d ? "dx " : "x ") << x.str()
-       << (x_nhwc ? " nhwc, " : " nchw, ") << (f ? "dw " : "w ") << w.str() << (w_krsc ? " krsc, " : " kcrs, ")
-       << (op == ConvOp::forward ? "y " : "dy ") << y.str() << (y_nhwc ? " nhwc" : " nchw") << ", stride "
+    os << "convolution " << gpu::conv_op_name(op) << " of " << (d ? "dx " : "x ") << t << x.str()
+       << (x_nhwc ? " nhwc, " : " nchw, ") << (f ? "dw " : "w ") << t << w.str() << (w_krsc ? " krsc, " : " kcrs, ")
+       << (op == ConvOp::forward ? "y " : "dy ") << t << y.str() << (y_nhwc ? " nhwc" : " nchw") << ", stride "
        << stride << ", pad " << pad << ", groups " << x.c() / w.c() << " on cuda:" << device << " ("
        << precision_name(precision) << ", " << conv_algorithm_name(algorithm) << ")";
     return os.str();
@@ -74,8 +82,9 @@ struct TunedPlan {
   int64_t workspace = 0;  // bytes
 };
 
-// Which engines the precision and algorithm allow. TF32 engines carry the tensor-core note;
-// engines that down-convert inputs (to fp16/bf16) or reduce in lower precision are never used.
+// Which engines the precision and algorithm allow. fp32 keeps off tensor cores; tf32 (whose
+// engines carry the tensor-core note) and bf16 use them. Engines that down-convert inputs (to
+// fp16/bf16) or reduce in lower precision than float are never used.
 bool allowed(const gpu::EngineCandidate& e, const Problem& p) {
   const bool winograd = e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD) || e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_4x4) ||
                         e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_6x6) ||
@@ -84,7 +93,8 @@ bool allowed(const gpu::EngineCandidate& e, const Problem& p) {
   if (p.algorithm == ConvAlgorithm::direct && winograd) return false;
   if (e.has(CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS) || e.has(CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION))
     return false;
-  return p.precision != Precision::fp32 || !e.has(CUDNN_NUMERICAL_NOTE_TENSOR_CORE);
+  if (p.precision == Precision::fp32) return !e.has(CUDNN_NUMERICAL_NOTE_TENSOR_CORE);
+  return true;  // tf32, bf16
 }
 
 struct Built {
@@ -93,7 +103,7 @@ struct Built {
   int64_t workspace;
 };
 
-std::size_t tensor_bytes(const Shape& s) { return static_cast<std::size_t>(s.numel()) * sizeof(float); }
+std::size_t tensor_bytes(const Shape& s, DType t) { return static_cast<std::size_t>(s.numel()) * dtype_size(t); }
 
 class Event {
  public:
@@ -107,14 +117,14 @@ class Event {
   cudaEvent_t e_ = nullptr;
 };
 
-// Times each plan (one warm-up run, then kTimedRuns) on zero-filled scratch tensors; returns the
-// index of the fastest. Plans that fail to execute are skipped.
+// Times each plan (one warm-up run, then kTimedRuns) on zero-filled scratch tensors of the
+// problem's data type; returns the index of the fastest. Plans that fail to execute are skipped.
 std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built>& built) {
   int64_t ws = 0;
   for (const auto& b : built) ws = std::max(ws, b.workspace);
   const Device dev = Device::cuda(p.device);
-  Buffer x(tensor_bytes(p.x), dev), w(tensor_bytes(p.w), dev), y(tensor_bytes(p.y), dev),
-      work(static_cast<std::size_t>(ws), dev);
+  Buffer x(tensor_bytes(p.x, p.dtype), dev), w(tensor_bytes(p.w, p.dtype), dev),
+      y(tensor_bytes(p.y, p.dtype), dev), work(static_cast<std::size_t>(ws), dev);
   ctx.activate();
   const std::array<void*, 3> data{x.data(), w.data(), y.data()};
   Event start, stop;
@@ -142,9 +152,10 @@ std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built
 
 std::shared_ptr<const TunedPlan> tune(const Problem& p, gpu::Context& ctx) {
   auto t = std::make_shared<TunedPlan>();
-  t->x = gpu::make_tensor(kUids[0], dims_of(p.x), strides_of(p.x, p.x_nhwc));
-  t->w = gpu::make_tensor(kUids[1], dims_of(p.w), strides_of(p.w, p.w_krsc));
-  t->y = gpu::make_tensor(kUids[2], dims_of(p.y), strides_of(p.y, p.y_nhwc));
+  const cudnnDataType_t type = cudnn_type(p.dtype);
+  t->x = gpu::make_tensor(kUids[0], dims_of(p.x), strides_of(p.x, p.x_nhwc), type);
+  t->w = gpu::make_tensor(kUids[1], dims_of(p.w), strides_of(p.w, p.w_krsc), type);
+  t->y = gpu::make_tensor(kUids[2], dims_of(p.y), strides_of(p.y, p.y_nhwc), type);
   t->conv = gpu::make_convolution(p.stride, p.pad);
   t->operation = gpu::make_conv_operation(p.op, t->conv, t->x, t->w, t->y);
   t->graph = gpu::make_operation_graph(ctx.cudnn(), t->operation, p.describe());
@@ -203,9 +214,9 @@ class ConvCuda final : public ConvBackend {
         c_(c),
         krsc_(c.input_layout == Layout::nhwc),
         cl_(c.layout == Layout::nhwc),
+        dtype_(activation_dtype(c.precision)),
+        elem_(elem_of(dtype_)),
         w_shape_{c.spec.out_channels, c.spec.in_channels / c.spec.groups, c.spec.kernel, c.spec.kernel} {
-    ALEXNET_CHECK(c.precision == Precision::fp32 || c.precision == Precision::tf32,
-                  "the cuDNN convolution computes in fp32 or tf32, not " << precision_name(c.precision));
     ALEXNET_CHECK((c.input_layout == Layout::nchw || c.input_layout == Layout::nhwc) &&
                       (c.layout == Layout::nchw || c.layout == Layout::nhwc),
                   "the cuDNN convolution runs in nchw or nhwc, not " << layout_name(c.input_layout) << " -> "
@@ -221,6 +232,7 @@ class ConvCuda final : public ConvBackend {
     p.stride = c.spec.stride;
     p.pad = c.spec.pad;
     p.precision = c.precision;
+    p.dtype = dtype_;
     p.algorithm = c.algorithm;
     const ConvOp ops[3] = {ConvOp::forward, ConvOp::backward_data, ConvOp::backward_filter};
     int64_t ws = 1;  // a workspace pointer even for plans that need none
@@ -232,10 +244,11 @@ class ConvCuda final : public ConvBackend {
       ws = std::max(ws, plans_[i]->workspace);
     }
     ctx_.reserve(static_cast<std::size_t>(ws));
-    // KRSC copies for NHWC; for NCHW the same buffers take a weight slice that is not 16-byte
-    // aligned (small models' flat parameter buffers), which the plans cannot read in place.
-    w_krsc_ = Buffer(tensor_bytes(w_shape_), c.device);
-    dw_krsc_ = Buffer(tensor_bytes(w_shape_), c.device);
+    // The filter the plans read and the filter gradient they write, in the plans' data type: KRSC
+    // for NHWC, KCRS for NCHW. fp32 NCHW uses w and dw in place unless they are not 16-byte
+    // aligned (small models' flat parameter buffers), which the plans cannot read or write.
+    w_copy_ = Buffer(tensor_bytes(w_shape_, dtype_), c.device);
+    dw_copy_ = Buffer(tensor_bytes(w_shape_, dtype_), c.device);
     std::ostringstream os;
     os << "cudnn engine fwd " << plans_[0]->engine;
     if (plans_[1]) os << " / dgrad " << plans_[1]->engine;
@@ -247,40 +260,43 @@ class ConvCuda final : public ConvBackend {
     ctx_.activate();
     run(0, {x.data, filter(w), y.data});
     const Shape& o = c_.output;
-    gpu::add_channel_bias(y.f32(), b.f32(), o.n(), o.c(), o.h() * o.w(), cl_, ctx_.stream());
+    gpu::add_channel_bias(y.data, elem_, b.f32(), o.n(), o.c(), o.h() * o.w(), cl_, ctx_.stream());
   }
 
   void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
                 const Tensor& db) override {
     ctx_.activate();
     if (plans_[1]) run(1, {dx.data, filter(w), dy.data});
-    const bool staged = krsc_ || !aligned(dw.data);
-    run(2, {x.data, staged ? dw_krsc_.data() : dw.data, dy.data});
+    float* const dw32 = dw.f32();  // the fp32 gradient of the fp32 master weights
+    const bool in_place = !krsc_ && dtype_ == DType::f32 && aligned(dw32);
+    run(2, {x.data, in_place ? dw.data : dw_copy_.data(), dy.data});
     const cudaStream_t s = ctx_.stream();
-    if (krsc_)
-      gpu::permute_ohwi_to_oihw(static_cast<const float*>(dw_krsc_.data()), dw.f32(), w_shape_[0], w_shape_[1],
-                                w_shape_[2], w_shape_[3], s);
-    else if (staged)
-      CUDA_CHECK(cudaMemcpyAsync(dw.data, dw_krsc_.data(), dw.bytes(), cudaMemcpyDeviceToDevice, s));
+    if (!krsc_ && dtype_ == DType::f32 && !in_place)
+      CUDA_CHECK(cudaMemcpyAsync(dw32, dw_copy_.data(), dw.bytes(), cudaMemcpyDeviceToDevice, s));
+    else if (!in_place)
+      gpu::weights_grad_from(dw_copy_.data(), elem_, dw32, w_shape_[0], w_shape_[1], w_shape_[2], w_shape_[3],
+                             krsc_, s);
     const Shape& o = c_.output;
-    gpu::channel_bias_grad(dy.f32(), db.f32(), o.n(), o.c(), o.h() * o.w(), cl_, s);
+    gpu::channel_bias_grad(dy.data, elem_, db.f32(), o.n(), o.c(), o.h() * o.w(), cl_, s);
   }
 
   std::string implementation() const override { return impl_; }
 
  private:
-  // The filter the plans read: w itself (KCRS), or its KRSC copy made on the stream now.
   static bool aligned(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
 
+  // The filter the plans read: w itself (fp32 KCRS, 16-byte aligned), or its copy in the plans'
+  // data type and filter order made on the stream now.
   void* filter(const Tensor& w) {
-    if (!krsc_ && aligned(w.data)) return w.data;
-    if (!krsc_) {
-      CUDA_CHECK(cudaMemcpyAsync(w_krsc_.data(), w.data, w.bytes(), cudaMemcpyDeviceToDevice, ctx_.stream()));
-      return w_krsc_.data();
+    const float* w32 = w.f32();  // the fp32 master weights
+    if (!krsc_ && dtype_ == DType::f32) {
+      if (aligned(w32)) return w.data;
+      CUDA_CHECK(cudaMemcpyAsync(w_copy_.data(), w32, w.bytes(), cudaMemcpyDeviceToDevice, ctx_.stream()));
+      return w_copy_.data();
     }
-    gpu::permute_oihw_to_ohwi(w.f32(), static_cast<float*>(w_krsc_.data()), w_shape_[0], w_shape_[1], w_shape_[2],
-                              w_shape_[3], ctx_.stream());
-    return w_krsc_.data();
+    gpu::weights_to(w32, w_copy_.data(), elem_, w_shape_[0], w_shape_[1], w_shape_[2], w_shape_[3], krsc_,
+                    ctx_.stream());
+    return w_copy_.data();
   }
 
   void run(int i, const std::array<void*, 3>& data) {
@@ -295,12 +311,14 @@ class ConvCuda final : public ConvBackend {
   ConvConfig c_;
   bool krsc_;     // x/dx are NHWC: the plans read and write KRSC filters
   bool cl_;       // y/dy are NHWC
+  DType dtype_;   // of x, y, dx, dy and of the filter copies the plans use (f32 or bf16)
+  gpu::Elem elem_;
   Shape w_shape_;  // (O, C / groups, K, K)
   std::shared_ptr<const TunedPlan> plans_[3];  // forward, backward data (none without dx), backward filter
   gpu::VariantPack packs_[3];
   std::string what_[3];
-  Buffer w_krsc_;   // (O, K, K, C / groups): w permuted (NHWC), or w copied when it is misaligned (NCHW)
-  Buffer dw_krsc_;  // the filter gradient before it is permuted or copied into dw
+  Buffer w_copy_;   // w in dtype_, (O, K, K, C / groups) for NHWC, else (O, C / groups, K, K)
+  Buffer dw_copy_;  // the filter gradient in dtype_ and that order, before it goes into dw
   std::string impl_;
 };
 

@@ -11,6 +11,9 @@
 #include <cstddef>
 
 #include "device.h"
+#include "error.h"
+#include "kernels.h"
+#include "tensor.h"
 
 namespace alexnet::gpu {
 
@@ -43,6 +46,12 @@ class Context {
   void* ws_ = nullptr;
   std::size_t ws_bytes_ = 0;
 };
+
+// The kernels' element type of an activation dtype (f32 or bf16).
+inline Elem elem_of(DType d) {
+  ALEXNET_CHECK(d == DType::f32 || d == DType::bf16, "no GPU kernels for " << dtype_name(d) << " activations");
+  return d == DType::bf16 ? Elem::bf16 : Elem::f32;
+}
 
 // The context of a CUDA device (made current). Throws Error for the CPU or a GPU that is absent.
 Context& context(const Device& d);

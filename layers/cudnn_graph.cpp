@@ -1,5 +1,6 @@
 // cuDNN graph (backend) API helpers (see cudnn_graph.h): descriptors, one-operation convolution
-// graphs, heuristic engine candidates, plans and variant packs.
+// graphs (fp32 or bf16 tensors, float compute), heuristic engine candidates, plans and variant
+// packs.
 #include "cudnn_graph.h"
 
 #include <algorithm>
@@ -119,9 +120,8 @@ std::string cudnn_last_error() {
   return buf;
 }
 
-BackendDescriptor make_tensor(int64_t uid, const Dims4& dims, const Dims4& strides) {
+BackendDescriptor make_tensor(int64_t uid, const Dims4& dims, const Dims4& strides, cudnnDataType_t type) {
   BackendDescriptor t(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-  const cudnnDataType_t type = CUDNN_DATA_FLOAT;
   t.set(CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type);
   t.set_int64s(CUDNN_ATTR_TENSOR_DIMENSIONS, dims.data(), 4);
   t.set_int64s(CUDNN_ATTR_TENSOR_STRIDES, strides.data(), 4);

@@ -1,6 +1,6 @@
 // A thin RAII layer over cuDNN's graph (backend) API for one-operation convolution graphs: owned
-// descriptors, float tensors, convolution ops, engine candidates from the heuristics, execution
-// plans and variant packs. Included only by CUDA backend sources.
+// descriptors, fp32 or bf16 tensors, convolution ops (computed in float), engine candidates from
+// the heuristics, execution plans and variant packs. Included only by CUDA backend sources.
 #pragma once
 
 #include <cudnn.h>
@@ -49,10 +49,11 @@ std::string cudnn_last_error();
 
 using Dims4 = std::array<int64_t, 4>;
 
-// A 16-byte aligned float tensor: dims {N, C, H, W} (or {K, C, R, S}), strides in elements.
-BackendDescriptor make_tensor(int64_t uid, const Dims4& dims, const Dims4& strides);
-// A 2-D cross-correlation computed in float: the same stride and (symmetric) padding on both
-// spatial dims, dilation 1.
+// A 16-byte aligned tensor of `type` (CUDNN_DATA_FLOAT or CUDNN_DATA_BFLOAT16): dims {N, C, H, W}
+// (or {K, C, R, S}), strides in elements.
+BackendDescriptor make_tensor(int64_t uid, const Dims4& dims, const Dims4& strides, cudnnDataType_t type);
+// A 2-D cross-correlation computed in float (whatever the tensors' type): the same stride and
+// (symmetric) padding on both spatial dims, dilation 1.
 BackendDescriptor make_convolution(int64_t stride, int64_t pad);
 
 enum class ConvOp { forward, backward_data, backward_filter };

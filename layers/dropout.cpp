@@ -12,11 +12,11 @@ uint32_t dropout_threshold(double p) {
 }
 
 Dropout::Dropout(std::string name, double p, const Shape& shape, Layout layout, Device device,
-                 uint64_t seed)
-    : name_(std::move(name)), cfg_{p, shape, layout, device}, seed_(seed) {
+                 uint64_t seed, Precision precision)
+    : name_(std::move(name)), cfg_{p, shape, layout, device, activation_dtype(precision)}, seed_(seed) {
   ALEXNET_CHECK(p >= 0.0 && p < 1.0, name_ << ": dropout probability must be in [0, 1), got " << p);
   ALEXNET_CHECK(shape.numel() > 0, name_ << ": empty shape " << shape.str());
-  check_backend(name_, device, layout);
+  check_backend(name_, device, layout, precision);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_dropout_cpu(cfg_); break;
     case DeviceKind::cuda:
@@ -35,8 +35,8 @@ Dropout& Dropout::operator=(Dropout&&) noexcept = default;
 
 void Dropout::forward(const Tensor& x, const Tensor& y) {
   const auto& c = cfg_;
-  check_tensor(x, c.shape, c.layout, DType::f32, c.device, name_ + ".forward", "x");
-  check_tensor(y, c.shape, c.layout, DType::f32, c.device, name_ + ".forward", "y");
+  check_tensor(x, c.shape, c.layout, c.dtype, c.device, name_ + ".forward", "x");
+  check_tensor(y, c.shape, c.layout, c.dtype, c.device, name_ + ".forward", "y");
   if (training_) {
     impl_->forward(x, y, dropout_base(seed_, counter_));
     ++counter_;
@@ -49,8 +49,8 @@ void Dropout::forward(const Tensor& x, const Tensor& y) {
 
 void Dropout::backward(const Tensor& dy, const Tensor& dx) {
   const auto& c = cfg_;
-  check_tensor(dy, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "dy");
-  check_tensor(dx, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "dx");
+  check_tensor(dy, c.shape, c.layout, c.dtype, c.device, name_ + ".backward", "dy");
+  check_tensor(dx, c.shape, c.layout, c.dtype, c.device, name_ + ".backward", "dx");
   ALEXNET_CHECK(last_ != Last::none, name_ << ".backward: called before any forward");
   if (last_ == Last::training) impl_->backward(dy, dx);
   else if (dx.data != dy.data) copy_async(dx, dy);

@@ -31,6 +31,7 @@ struct DropoutConfig {
   Shape shape;
   Layout layout;
   Device device;
+  DType dtype;  // of x, y, dy, dx
 };
 std::unique_ptr<DropoutBackend> make_dropout_cpu(const DropoutConfig& c);
 std::unique_ptr<DropoutBackend> make_dropout_cuda(const DropoutConfig& c);  // CUDA builds only
@@ -39,7 +40,7 @@ std::unique_ptr<DropoutBackend> make_dropout_cuda(const DropoutConfig& c);  // C
 class Dropout {
  public:
   Dropout(std::string name, double p, const Shape& shape, Layout layout, Device device,
-          uint64_t seed);
+          uint64_t seed, Precision precision = Precision::fp32);
   ~Dropout();
   Dropout(Dropout&&) noexcept;
   Dropout& operator=(Dropout&&) noexcept;

@@ -14,16 +14,17 @@ class DropoutCuda final : public DropoutBackend {
         n_(c.shape.numel()),
         threshold_(dropout_threshold(c.p)),
         scale_(static_cast<float>(1.0 / (1.0 - c.p))),
-        mask_(static_cast<std::size_t>(n_), c.device) {}
+        mask_(static_cast<std::size_t>(n_), c.device),
+        e_(gpu::elem_of(c.dtype)) {}
 
   void forward(const Tensor& x, const Tensor& y, uint64_t base) override {
     ctx_.activate();
-    gpu::dropout_forward(x.f32(), y.f32(), static_cast<uint8_t*>(mask_.data()), n_, base, threshold_, scale_,
+    gpu::dropout_forward(x.data, y.data, e_, static_cast<uint8_t*>(mask_.data()), n_, base, threshold_, scale_,
                          ctx_.stream());
   }
   void backward(const Tensor& dy, const Tensor& dx) override {
     ctx_.activate();
-    gpu::dropout_backward(dy.f32(), dx.f32(), static_cast<const uint8_t*>(mask_.data()), n_, scale_, ctx_.stream());
+    gpu::dropout_backward(dy.data, dx.data, e_, static_cast<const uint8_t*>(mask_.data()), n_, scale_, ctx_.stream());
   }
 
  private:
@@ -32,6 +33,7 @@ class DropoutCuda final : public DropoutBackend {
   uint32_t threshold_;
   float scale_;
   Buffer mask_;  // (numel) bytes on the GPU, 1 = kept
+  gpu::Elem e_;
 };
 
 }  // namespace

@@ -31,10 +31,10 @@ FullyConnected& FullyConnected::operator=(FullyConnected&&) noexcept = default;
 void FullyConnected::forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
   const std::string who = name_ + ".forward";
   const auto& d = cfg_.device;
-  check_tensor(x, input_shape(), Layout::nchw, DType::f32, d, who, "x");
+  check_tensor(x, input_shape(), Layout::nchw, activation_dtype(cfg_.precision), d, who, "x");
   check_tensor(w, weight_shape(), Layout::nchw, DType::f32, d, who, "w");
   check_tensor(b, bias_shape(), Layout::nchw, DType::f32, d, who, "b");
-  check_tensor(y, output_shape(), Layout::nchw, DType::f32, d, who, "y");
+  check_tensor(y, output_shape(), Layout::nchw, activation_dtype(cfg_.precision), d, who, "y");
   impl_->forward(x, w, b, y);
 }
 
@@ -42,10 +42,10 @@ void FullyConnected::backward(const Tensor& x, const Tensor& w, const Tensor& dy
                               const Tensor& dw, const Tensor& db) {
   const std::string who = name_ + ".backward";
   const auto& d = cfg_.device;
-  check_tensor(x, input_shape(), Layout::nchw, DType::f32, d, who, "x");
+  check_tensor(x, input_shape(), Layout::nchw, activation_dtype(cfg_.precision), d, who, "x");
   check_tensor(w, weight_shape(), Layout::nchw, DType::f32, d, who, "w");
-  check_tensor(dy, output_shape(), Layout::nchw, DType::f32, d, who, "dy");
-  if (cfg_.need_input_grad) check_tensor(dx, input_shape(), Layout::nchw, DType::f32, d, who, "dx");
+  check_tensor(dy, output_shape(), Layout::nchw, activation_dtype(cfg_.precision), d, who, "dy");
+  if (cfg_.need_input_grad) check_tensor(dx, input_shape(), Layout::nchw, activation_dtype(cfg_.precision), d, who, "dx");
   check_tensor(dw, weight_shape(), Layout::nchw, DType::f32, d, who, "dw");
   check_tensor(db, bias_shape(), Layout::nchw, DType::f32, d, who, "db");
   impl_->backward(x, w, dy, cfg_.need_input_grad ? dx : Tensor{}, dw, db);

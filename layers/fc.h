@@ -37,7 +37,8 @@ std::unique_ptr<FcBackend> make_fc_cuda(const FcConfig& c);  // CUDA builds only
 
 class FullyConnected {
  public:
-  // precision: CUDA fp32 or tf32 (the CPU computes in fp32 only).
+  // precision: CUDA fp32, tf32 or bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their
+  // gradients). The CPU computes in fp32 only.
   FullyConnected(std::string name, const FcSpec& spec, int64_t batch, Device device,
                  bool need_input_grad = true, Precision precision = Precision::fp32);
   ~FullyConnected();

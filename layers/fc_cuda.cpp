@@ -1,10 +1,14 @@
-// Fully connected on a CUDA GPU: three cuBLASLt matrix products (the forward one adds the bias in
-// its epilogue), each algorithm chosen by timing the heuristic's candidates once, when built.
+// Fully connected on a CUDA GPU: three cuBLASLt matrix products (fp32/tf32: the forward one adds the
+// bias in its epilogue), each algorithm chosen by timing the heuristic's candidates once, when built.
 // Our row-major (R, C) buffers are cuBLASLt's column-major (C, R) matrices, so everything is transposed:
 //   forward:          y^T  (O,N) = [W buffer (I,O)]^T . x^T (I,N) + b           epilogue BIAS
 //   backward data:    dx^T (I,N) =  W buffer (I,O)    . dy^T (O,N)
 //   backward weights: dW^T (I,O) =  x^T (I,N) . [dy^T (O,N)]^T;  db[o] = sum_n dy[n, o]: epilogue
 //                     BGRADB (sums op(B) = dy (N,O) over k = N, one value per column of D) or our kernel.
+// bf16: x, y, dx, dy are bf16; W is multiplied as a bf16 copy (our scratch, converted from the fp32
+// master weights in forward and backward); dW, b, db stay fp32 (dW is the D of a bf16 x bf16 product,
+// compute 32F throughout). cuBLASLt documents a BIAS epilogue only with a bias of D's type, so the
+// fp32 bias is added, and db summed, by our kernels.
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
@@ -23,7 +27,8 @@ namespace {
 
 // Operand pointers are 16-byte aligned (our buffers; parameters in the flat buffer when sizes are
 // multiples of 4) or, with odd sizes in a flat buffer, only 4-byte aligned: each product keeps an
-// algorithm for both cases ([kAligned] is timed, [kAny] is the first candidate that runs).
+// algorithm for both cases ([kAligned] is timed, [kAny] is the first candidate that runs). A bf16
+// operand aligned to only 2 bytes is refused (Error).
 enum { kAligned = 0, kAny = 1 };
 constexpr uint32_t kAlignBytes[2] = {16, 4};
 constexpr std::size_t kMaxWorkspace = std::size_t{32} << 20;
@@ -59,10 +64,11 @@ void set_attr(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a, const T&
   CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(d, a, &v, sizeof(v)));
 }
 
-bool aligned(std::initializer_list<const void*> ptrs) {
+bool aligned_to(std::initializer_list<const void*> ptrs, uint32_t bytes) {
   return std::all_of(ptrs.begin(), ptrs.end(),
-                     [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % kAlignBytes[kAligned] == 0; });
+                     [bytes](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; });
 }
+bool aligned(std::initializer_list<const void*> ptrs) { return aligned_to(ptrs, kAlignBytes[kAligned]); }
 
 // Mean milliseconds of one call of f (true: it ran) on stream s, after an untimed first call;
 // runs == 0 only checks that it runs. Negative when a call fails.
@@ -108,50 +114,69 @@ class FcCuda final : public FcBackend {
  public:
   explicit FcCuda(const FcConfig& c)
       : ctx_(&gpu::context(c.device)), n_(c.batch), i_(c.spec.in_features), o_(c.spec.out_features),
-        need_dx_(c.need_input_grad) {
+        need_dx_(c.need_input_grad), bf16_(c.precision == Precision::bf16) {
     std::ostringstream os;
     os << "fc (N " << n_ << ", I " << i_ << ") -> (N " << n_ << ", O " << o_ << "), "
        << precision_name(c.precision) << " on " << c.device.str();
     what_ = os.str();
-    ALEXNET_CHECK(c.precision == Precision::fp32 || c.precision == Precision::tf32,
-                  what_ << ": the cuBLASLt backend computes fp32 or tf32 only");
     const cublasComputeType_t compute =
         c.precision == Precision::tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    w_lay_ = make_layout(i_, o_);  // W buffer, also dW
-    x_lay_ = make_layout(i_, n_);  // x buffer, also dx
-    y_lay_ = make_layout(o_, n_);  // y buffer, also dy
-    init(fwd_, compute, CUBLAS_OP_T, CUBLAS_OP_N, CUBLASLT_EPILOGUE_BIAS, w_lay_, x_lay_, y_lay_);
+    const cudaDataType_t act = bf16_ ? CUDA_R_16BF : CUDA_R_32F;
+    w_lay_ = make_layout(act, i_, o_);          // W buffer (bf16: our copy)
+    dw_lay_ = make_layout(CUDA_R_32F, i_, o_);  // dW (fp32 in every precision)
+    x_lay_ = make_layout(act, i_, n_);          // x buffer, also dx
+    y_lay_ = make_layout(act, o_, n_);          // y buffer, also dy
+    init(fwd_, compute, CUBLAS_OP_T, CUBLAS_OP_N, bf16_ ? CUBLASLT_EPILOGUE_DEFAULT : CUBLASLT_EPILOGUE_BIAS, w_lay_,
+         x_lay_, y_lay_);
     init(data_, compute, CUBLAS_OP_N, CUBLAS_OP_N, CUBLASLT_EPILOGUE_DEFAULT, w_lay_, y_lay_, x_lay_);
-    init(wgrad_fused_, compute, CUBLAS_OP_N, CUBLAS_OP_T, CUBLASLT_EPILOGUE_BGRADB, x_lay_, y_lay_, w_lay_);
-    init(wgrad_, compute, CUBLAS_OP_N, CUBLAS_OP_T, CUBLASLT_EPILOGUE_DEFAULT, x_lay_, y_lay_, w_lay_);
+    if (!bf16_)
+      init(wgrad_fused_, compute, CUBLAS_OP_N, CUBLAS_OP_T, CUBLASLT_EPILOGUE_BGRADB, x_lay_, y_lay_, dw_lay_);
+    init(wgrad_, compute, CUBLAS_OP_N, CUBLAS_OP_T, CUBLASLT_EPILOGUE_DEFAULT, x_lay_, y_lay_, dw_lay_);
+    if (bf16_) w16_ = std::make_unique<Scratch>(static_cast<std::size_t>(o_ * i_) * 2);
     choose_algorithms();
   }
 
   void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) override {
     ctx_->activate();
-    fwd_.set_bias(b.data);
-    call(fwd_, aligned({x.data, w.data, b.data, y.data}), w.data, x.data, y.data, "forward");
+    if (!bf16_) {
+      fwd_.set_bias(b.data);
+      call(fwd_, aligned({x.data, w.data, b.data, y.data}), w.data, x.data, y.data, "forward");
+      return;
+    }
+    const void* w16 = to_bf16(w);
+    call(fwd_, aligned({x.data, w16, y.data}), w16, x.data, y.data, "forward");
+    gpu::add_channel_bias(y.data, gpu::Elem::bf16, b.f32(), n_, o_, 1, true, ctx_->stream());
   }
 
   void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
                 const Tensor& db) override {
     ctx_->activate();
-    if (need_dx_) call(data_, aligned({w.data, dy.data, dx.data}), w.data, dy.data, dx.data, "backward data");
+    if (need_dx_) {
+      const void* wd = bf16_ ? to_bf16(w) : w.data;
+      call(data_, aligned({wd, dy.data, dx.data}), wd, dy.data, dx.data, "backward data");
+    }
     if (fused_bias_grad_ && aligned({x.data, dy.data, dw.data, db.data})) {
       wgrad_fused_.set_bias(db.data);
       call(wgrad_fused_, true, x.data, dy.data, dw.data, "backward weights");
       return;
     }
     call(wgrad_, aligned({x.data, dy.data, dw.data}), x.data, dy.data, dw.data, "backward weights");
-    gpu::channel_bias_grad(static_cast<const float*>(dy.data), static_cast<float*>(db.data), n_, o_, 1, true,
-                           ctx_->stream());
+    gpu::channel_bias_grad(dy.data, elem(), db.f32(), n_, o_, 1, true, ctx_->stream());
   }
 
  private:
-  static MatLayout make_layout(int64_t rows, int64_t cols) {
+  gpu::Elem elem() const { return bf16_ ? gpu::Elem::bf16 : gpu::Elem::f32; }
+
+  // The fp32 master weights (O, I) -> our bf16 copy (queued on the stream).
+  const void* to_bf16(const Tensor& w) const {
+    gpu::weights_to(w.f32(), w16_->p, gpu::Elem::bf16, o_, i_, 1, 1, false, ctx_->stream());
+    return w16_->p;
+  }
+
+  static MatLayout make_layout(cudaDataType_t type, int64_t rows, int64_t cols) {
     cublasLtMatrixLayout_t raw = nullptr;
-    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&raw, CUDA_R_32F, static_cast<uint64_t>(rows),
-                                            static_cast<uint64_t>(cols), rows));
+    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&raw, type, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols),
+                                            rows));
     return MatLayout(raw);
   }
 
@@ -172,6 +197,8 @@ class FcCuda final : public FcBackend {
   void call(const Product& p, bool is_aligned, const void* a, const void* b, void* d, const char* step) const {
     const cublasLtMatmulAlgo_t* al = p.algo_for(is_aligned);
     ALEXNET_CHECK(al, what_ << ", " << step << ": no cuBLASLt algorithm takes operands aligned to only 4 bytes");
+    ALEXNET_CHECK(is_aligned || aligned_to({a, b, d}, kAlignBytes[kAny]),
+                  what_ << ", " << step << ": an operand is aligned to less than 4 bytes");
     CUBLAS_CHECK(p.run(ctx_->lt(), al, a, b, d, ctx_->workspace(), ctx_->workspace_bytes(), ctx_->stream()));
   }
 
@@ -206,8 +233,12 @@ class FcCuda final : public FcBackend {
   // Times the candidates on scratch operands (zeros), then frees them and reserves the workspace.
   void choose_algorithms() {
     const std::size_t ws_size = std::min(gpu::workspace_limit(), kMaxWorkspace);
-    auto bytes = [](int64_t floats) { return (static_cast<std::size_t>(floats) * sizeof(float) + 511) / 256 * 256; };
-    const std::size_t bx = bytes(n_ * i_), bw = bytes(o_ * i_), by = bytes(n_ * o_), bb = bytes(o_);
+    auto bytes = [](int64_t count, std::size_t size) {
+      return (static_cast<std::size_t>(count) * size + 511) / 256 * 256;
+    };
+    const std::size_t act = bf16_ ? 2 : sizeof(float);  // w holds W (act) and dW (fp32)
+    const std::size_t bx = bytes(n_ * i_, act), bw = bytes(o_ * i_, sizeof(float)), by = bytes(n_ * o_, act),
+                      bb = bytes(o_, sizeof(float));
     float kernel_ms = -1;
     {
       Scratch mem(bx + bw + by + bb + ws_size);
@@ -219,17 +250,16 @@ class FcCuda final : public FcBackend {
         const std::size_t off = kAlignBytes[cls];  // the operands are aligned to exactly this
         char *x = base + off, *w = base + bx + off, *y = base + bx + bw + off, *bias = base + bx + bw + by + off;
         Preference pref = make_preference(ws_size, kAlignBytes[cls]);
-        fwd_.set_bias(bias);
+        if (!bf16_) fwd_.set_bias(bias);
         pick(fwd_, cls, pref.get(), w, x, y, ws, ws_size);
         if (need_dx_) pick(data_, cls, pref.get(), w, y, x, ws, ws_size);
         pick(wgrad_, cls, pref.get(), x, y, w, ws, ws_size);
-        if (cls == kAligned) {
+        if (cls == kAligned && !bf16_) {
           wgrad_fused_.set_bias(bias);
           pick(wgrad_fused_, cls, pref.get(), x, y, w, ws, ws_size);
           kernel_ms = time_ms(
               [&] {
-                gpu::channel_bias_grad(reinterpret_cast<const float*>(y), reinterpret_cast<float*>(bias), n_, o_,
-                                       1, true, ctx_->stream());
+                gpu::channel_bias_grad(y, elem(), reinterpret_cast<float*>(bias), n_, o_, 1, true, ctx_->stream());
                 return true;
               },
               ctx_->stream(), kTimedRuns);
@@ -273,8 +303,10 @@ class FcCuda final : public FcBackend {
   gpu::Context* ctx_;
   int64_t n_, i_, o_;  // batch, in and out features
   bool need_dx_;
+  bool bf16_;          // Precision::bf16: bf16 activations, W through w16_
   std::string what_;   // the shapes, for error messages
-  MatLayout w_lay_, x_lay_, y_lay_;  // column-major views: (I, O), (I, N), (O, N)
+  MatLayout w_lay_, dw_lay_, x_lay_, y_lay_;  // column-major views: (I, O), (I, O), (I, N), (O, N)
+  std::unique_ptr<Scratch> w16_;              // bf16: the bf16 copy of W
   Product fwd_, data_, wgrad_fused_, wgrad_;
   bool fused_bias_grad_ = false;  // db from wgrad_fused_'s epilogue (aligned operands only)
 };

@@ -9,20 +9,31 @@
 
 #include "hash.h"
 
+#ifdef __CUDACC__
+#include <cuda_bf16.h>
+#endif
+
 namespace alexnet::kmath {
+
+// Element loads as float, whatever the activation type (float, or bf16 on the GPU).
+ALEXNET_HD inline float as_float(float v) { return v; }
+#ifdef __CUDACC__
+__device__ inline float as_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+#endif
 
 ALEXNET_HD inline int64_t act_index(int64_t n, int64_t c, int64_t p, int64_t C, int64_t HW, bool cl) {
   return cl ? (n * HW + p) * C + c : (n * C + c) * HW + p;
 }
 
 // k + coef * sum of x^2 over channels [c - size/2, c + size/2] within [0, C).
-ALEXNET_HD inline float lrn_scale(const float* x, int64_t n, int64_t c, int64_t p, int64_t C, int64_t HW, bool cl,
+template <typename T>
+ALEXNET_HD inline float lrn_scale(const T* x, int64_t n, int64_t c, int64_t p, int64_t C, int64_t HW, bool cl,
                                   int size, float k, float coef) {
   const int64_t lo = c - size / 2 < 0 ? 0 : c - size / 2;
   const int64_t hi = c + size / 2 >= C ? C - 1 : c + size / 2;
   float sum = 0.f;
   for (int64_t j = lo; j <= hi; ++j) {
-    const float v = x[act_index(n, j, p, C, HW, cl)];
+    const float v = as_float(x[act_index(n, j, p, C, HW, cl)]);
     sum += v * v;
   }
   return k + coef * sum;
@@ -30,7 +41,8 @@ ALEXNET_HD inline float lrn_scale(const float* x, int64_t n, int64_t c, int64_t 
 
 // dx_i = dy_i * s_i^-beta - 2 beta coef x_i * sum_{c: i in window(c)} dy_c x_c s_c^(-beta-1)
 // (windows are symmetric, so c runs over window(i)); s is the forward's scale.
-ALEXNET_HD inline float lrn_grad(const float* x, const float* scale, const float* dy, int64_t n,
+template <typename T>
+ALEXNET_HD inline float lrn_grad(const T* x, const float* scale, const T* dy, int64_t n,
                                  int64_t c, int64_t p, int64_t C, int64_t HW, bool cl, int size, float coef,
                                  float beta) {
   const int64_t lo = c - size / 2 < 0 ? 0 : c - size / 2;
@@ -38,14 +50,15 @@ ALEXNET_HD inline float lrn_grad(const float* x, const float* scale, const float
   float acc = 0.f;
   for (int64_t j = lo; j <= hi; ++j) {
     const int64_t o = act_index(n, j, p, C, HW, cl);
-    acc += dy[o] * x[o] * powf(scale[o], -beta - 1.f);
+    acc += as_float(dy[o]) * as_float(x[o]) * powf(scale[o], -beta - 1.f);
   }
   const int64_t i = act_index(n, c, p, C, HW, cl);
-  return dy[i] * powf(scale[i], -beta) - 2.f * beta * coef * x[i] * acc;
+  return as_float(dy[i]) * powf(scale[i], -beta) - 2.f * beta * coef * as_float(x[i]) * acc;
 }
 
 // Max of one pooling window and where it is (h * W + w; the first maximum in row-major order).
-ALEXNET_HD inline float pool_max(const float* x, int64_t n, int64_t c, int64_t oh, int64_t ow, int64_t C, int64_t H,
+template <typename T>
+ALEXNET_HD inline float pool_max(const T* x, int64_t n, int64_t c, int64_t oh, int64_t ow, int64_t C, int64_t H,
                                  int64_t W, bool cl, int k, int stride, int pad, int32_t* where) {
   const int64_t h0 = oh * stride - pad, w0 = ow * stride - pad;
   float best = 0.f;
@@ -54,7 +67,7 @@ ALEXNET_HD inline float pool_max(const float* x, int64_t n, int64_t c, int64_t o
     if (h < 0 || h >= H) continue;
     for (int64_t w = w0; w < w0 + k; ++w) {
       if (w < 0 || w >= W) continue;
-      const float v = x[act_index(n, c, h * W + w, C, H * W, cl)];
+      const float v = as_float(x[act_index(n, c, h * W + w, C, H * W, cl)]);
       if (at < 0 || v > best) {
         best = v;
         at = static_cast<int32_t>(h * W + w);
@@ -67,7 +80,8 @@ ALEXNET_HD inline float pool_max(const float* x, int64_t n, int64_t c, int64_t o
 
 // The gradient of input (h, w): the sum, over the windows containing it (output rows, then
 // columns, ascending), of dy where the window's maximum was (h, w).
-ALEXNET_HD inline float pool_grad(const float* dy, const int32_t* argmax, int64_t n, int64_t c, int64_t h, int64_t w,
+template <typename T>
+ALEXNET_HD inline float pool_grad(const T* dy, const int32_t* argmax, int64_t n, int64_t c, int64_t h, int64_t w,
                                   int64_t C, int64_t W, int64_t OH, int64_t OW, bool cl, int k, int stride, int pad) {
   // Output o covers inputs [o*stride - pad, o*stride - pad + k - 1].
   const int64_t hp = h + pad, wp = w + pad;
@@ -78,7 +92,7 @@ ALEXNET_HD inline float pool_grad(const float* dy, const int32_t* argmax, int64_
   for (int64_t oh = oh_lo; oh <= oh_hi; ++oh)
     for (int64_t ow = ow_lo; ow <= ow_hi; ++ow) {
       const int64_t o = act_index(n, c, oh * OW + ow, C, OH * OW, cl);
-      if (argmax[o] == me) g += dy[o];
+      if (argmax[o] == me) g += as_float(dy[o]);
     }
   return g;
 }

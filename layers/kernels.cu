@@ -1,7 +1,10 @@
 // Our CUDA kernels (see kernels.h): element-wise layers, LRN, max pooling, the loss, the SGD step,
-// bias terms, weight permutes and the one-GPU tower exchange. Grid-stride loops over int64 counts;
-// every reduction runs in a fixed order so results do not vary from run to run.
+// bias terms, weight conversions and the one-GPU tower exchange. Grid-stride loops over int64
+// counts; every reduction runs in a fixed order so results do not vary from run to run. Kernels
+// on activations are templates over float and bf16 (arithmetic in float), dispatched on Elem.
 #include "kernels.h"
+
+#include <cuda_bf16.h>
 
 #include <cmath>
 
@@ -12,6 +15,15 @@ namespace alexnet::gpu {
 namespace {
 
 constexpr int kThreads = 256;
+using bf16 = __nv_bfloat16;
+using kmath::as_float;
+
+template <typename T>
+__device__ inline T from_float(float v);
+template <>
+__device__ inline float from_float<float>(float v) { return v; }
+template <>
+__device__ inline bf16 from_float<bf16>(float v) { return __float2bfloat16_rn(v); }
 
 unsigned blocks_for(int64_t count) {
   const int64_t b = (count + kThreads - 1) / kThreads;
@@ -36,58 +48,74 @@ __device__ double block_sum(double v, double* shared) {
   return r;
 }
 
-__global__ void add_channel_bias_k(float* y, const float* b, int64_t count, int64_t c, int64_t hw, bool cl) {
-  GRID_STRIDE(i, count) y[i] += b[cl ? i % c : (i / hw) % c];
+template <typename T>
+__global__ void add_channel_bias_k(T* y, const float* b, int64_t count, int64_t c, int64_t hw, bool cl) {
+  GRID_STRIDE(i, count) y[i] = from_float<T>(as_float(y[i]) + b[cl ? i % c : (i / hw) % c]);
 }
 
-__global__ void channel_bias_grad_k(const float* dy, float* db, int64_t n, int64_t c, int64_t hw, bool cl) {
+template <typename T>
+__global__ void channel_bias_grad_k(const T* dy, float* db, int64_t n, int64_t c, int64_t hw, bool cl) {
   __shared__ double shared[kThreads];
   const int64_t ch = blockIdx.x;
   double acc = 0;
   for (int64_t j = threadIdx.x; j < n * hw; j += kThreads) {
     const int64_t s = j / hw, p = j % hw;
-    acc += dy[kmath::act_index(s, ch, p, c, hw, cl)];
+    acc += as_float(dy[kmath::act_index(s, ch, p, c, hw, cl)]);
   }
   const double total = block_sum(acc, shared);
   if (threadIdx.x == 0) db[ch] = static_cast<float>(total);
 }
 
-// dst index of (o, i, y, x) in OHWI from a flat OIHW source index, and back.
-__global__ void permute_k(const float* src, float* dst, int64_t o, int64_t ic, int64_t kh, int64_t kw, bool to_ohwi) {
+// Weights between OIHW and OHWI (or the same order), converting the element type; j indexes
+// the source.
+template <typename S, typename D>
+__global__ void weights_k(const S* src, D* dst, int64_t o, int64_t ic, int64_t kh, int64_t kw, bool src_oihw,
+                          bool dst_oihw) {
   const int64_t count = o * ic * kh * kw;
   GRID_STRIDE(j, count) {
-    if (to_ohwi) {  // j indexes OIHW
-      const int64_t x = j % kw, y = (j / kw) % kh, i = (j / (kw * kh)) % ic, oo = j / (kw * kh * ic);
-      dst[((oo * kh + y) * kw + x) * ic + i] = src[j];
-    } else {  // j indexes OHWI
-      const int64_t i = j % ic, x = (j / ic) % kw, y = (j / (ic * kw)) % kh, oo = j / (ic * kw * kh);
-      dst[((oo * ic + i) * kh + y) * kw + x] = src[j];
+    int64_t oo, i, y, x;
+    if (src_oihw) {
+      x = j % kw, y = (j / kw) % kh, i = (j / (kw * kh)) % ic, oo = j / (kw * kh * ic);
+    } else {
+      i = j % ic, x = (j / ic) % kw, y = (j / (ic * kw)) % kh, oo = j / (ic * kw * kh);
     }
+    const int64_t d = dst_oihw ? ((oo * ic + i) * kh + y) * kw + x : ((oo * kh + y) * kw + x) * ic + i;
+    dst[d] = from_float<D>(as_float(src[j]));
   }
 }
 
-__global__ void relu_forward_k(const float* x, float* y, int64_t count) {
-  GRID_STRIDE(i, count) y[i] = x[i] > 0.f ? x[i] : 0.f;
+template <typename S, typename D>
+__global__ void convert_k(const S* src, D* dst, int64_t count) {
+  GRID_STRIDE(i, count) dst[i] = from_float<D>(as_float(src[i]));
 }
 
-__global__ void relu_backward_k(const float* y, const float* dy, float* dx, int64_t count) {
-  GRID_STRIDE(i, count) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+template <typename T>
+__global__ void relu_forward_k(const T* x, T* y, int64_t count) {
+  GRID_STRIDE(i, count) y[i] = as_float(x[i]) > 0.f ? x[i] : from_float<T>(0.f);
 }
 
-__global__ void dropout_forward_k(const float* x, float* y, uint8_t* mask, int64_t count, uint64_t base,
-                                  uint32_t threshold, float scale) {
+template <typename T>
+__global__ void relu_backward_k(const T* y, const T* dy, T* dx, int64_t count) {
+  GRID_STRIDE(i, count) dx[i] = as_float(y[i]) > 0.f ? dy[i] : from_float<T>(0.f);
+}
+
+template <typename T>
+__global__ void dropout_forward_k(const T* x, T* y, uint8_t* mask, int64_t count, uint64_t base, uint32_t threshold,
+                                  float scale) {
   GRID_STRIDE(i, count) {
     const bool keep = dropout_keep(base, static_cast<uint64_t>(i), threshold);
     mask[i] = keep;
-    y[i] = keep ? x[i] * scale : 0.f;
+    y[i] = from_float<T>(keep ? as_float(x[i]) * scale : 0.f);
   }
 }
 
-__global__ void dropout_backward_k(const float* dy, float* dx, const uint8_t* mask, int64_t count, float scale) {
-  GRID_STRIDE(i, count) dx[i] = mask[i] ? dy[i] * scale : 0.f;
+template <typename T>
+__global__ void dropout_backward_k(const T* dy, T* dx, const uint8_t* mask, int64_t count, float scale) {
+  GRID_STRIDE(i, count) dx[i] = from_float<T>(mask[i] ? as_float(dy[i]) * scale : 0.f);
 }
 
-__global__ void lrn_forward_k(const float* x, float* y, float* scale, int64_t n, int64_t c, int64_t hw, bool cl,
+template <typename T>
+__global__ void lrn_forward_k(const T* x, T* y, float* scale, int64_t n, int64_t c, int64_t hw, bool cl,
                               int size, float k, float coef, float beta) {
   GRID_STRIDE(i, n * c * hw) {
     // i enumerates memory order; recover (n, c, p).
@@ -96,21 +124,23 @@ __global__ void lrn_forward_k(const float* x, float* y, float* scale, int64_t n,
     const int64_t s = i / (c * hw);
     const float sc = kmath::lrn_scale(x, s, ch, p, c, hw, cl, size, k, coef);
     scale[i] = sc;
-    y[i] = x[i] * powf(sc, -beta);
+    y[i] = from_float<T>(as_float(x[i]) * powf(sc, -beta));
   }
 }
 
-__global__ void lrn_backward_k(const float* x, const float* scale, const float* dy, float* dx,
+template <typename T>
+__global__ void lrn_backward_k(const T* x, const float* scale, const T* dy, T* dx,
                                int64_t n, int64_t c, int64_t hw, bool cl, int size, float coef, float beta) {
   GRID_STRIDE(i, n * c * hw) {
     const int64_t ch = cl ? i % c : (i / hw) % c;
     const int64_t p = cl ? (i / c) % hw : i % hw;
     const int64_t s = i / (c * hw);
-    dx[i] = kmath::lrn_grad(x, scale, dy, s, ch, p, c, hw, cl, size, coef, beta);
+    dx[i] = from_float<T>(kmath::lrn_grad(x, scale, dy, s, ch, p, c, hw, cl, size, coef, beta));
   }
 }
 
-__global__ void maxpool_forward_k(const float* x, float* y, int32_t* argmax, int64_t n, int64_t c, int64_t h,
+template <typename T>
+__global__ void maxpool_forward_k(const T* x, T* y, int32_t* argmax, int64_t n, int64_t c, int64_t h,
                                   int64_t w, int64_t oh, int64_t ow, int k, int stride, int pad, bool cl) {
   const int64_t ohw = oh * ow;
   GRID_STRIDE(i, n * c * ohw) {
@@ -118,12 +148,13 @@ __global__ void maxpool_forward_k(const float* x, float* y, int32_t* argmax, int
     const int64_t p = cl ? (i / c) % ohw : i % ohw;
     const int64_t s = i / (c * ohw);
     int32_t at = 0;
-    y[i] = kmath::pool_max(x, s, ch, p / ow, p % ow, c, h, w, cl, k, stride, pad, &at);
+    y[i] = from_float<T>(kmath::pool_max(x, s, ch, p / ow, p % ow, c, h, w, cl, k, stride, pad, &at));
     argmax[i] = at;
   }
 }
 
-__global__ void maxpool_backward_k(const float* dy, const int32_t* argmax, float* dx, int64_t n, int64_t c,
+template <typename T>
+__global__ void maxpool_backward_k(const T* dy, const int32_t* argmax, T* dx, int64_t n, int64_t c,
                                    int64_t h, int64_t w, int64_t oh, int64_t ow, int k, int stride, int pad,
                                    bool cl) {
   const int64_t hw = h * w;
@@ -131,18 +162,19 @@ __global__ void maxpool_backward_k(const float* dy, const int32_t* argmax, float
     const int64_t ch = cl ? i % c : (i / hw) % c;
     const int64_t p = cl ? (i / c) % hw : i % hw;
     const int64_t s = i / (c * hw);
-    dx[i] = kmath::pool_grad(dy, argmax, s, ch, p / w, p % w, c, w, oh, ow, cl, k, stride, pad);
+    dx[i] = from_float<T>(kmath::pool_grad(dy, argmax, s, ch, p / w, p % w, c, w, oh, ow, cl, k, stride, pad));
   }
 }
 
 // One block per sample: max, log-sum-exp (double), the loss and the label's rank.
-__global__ void softmax_loss_forward_k(const float* logits, const int32_t* labels, float* prob, double* loss,
+template <typename T>
+__global__ void softmax_loss_forward_k(const T* logits, const int32_t* labels, float* prob, double* loss,
                                        int32_t* rank, int32_t* bad, int32_t* first_bad, int64_t k) {
   __shared__ double shared[kThreads];
   const int64_t row = blockIdx.x;
-  const float* z = logits + row * k;
+  const T* z = logits + row * k;
   double m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < k; j += kThreads) m = fmax(m, static_cast<double>(z[j]));
+  for (int64_t j = threadIdx.x; j < k; j += kThreads) m = fmax(m, static_cast<double>(as_float(z[j])));
   // Block max through the same tree (max instead of sum).
   shared[threadIdx.x] = m;
   __syncthreads();
@@ -153,21 +185,21 @@ __global__ void softmax_loss_forward_k(const float* logits, const int32_t* label
   const double zmax = shared[0];
   __syncthreads();
   double part = 0;
-  for (int64_t j = threadIdx.x; j < k; j += kThreads) part += exp(static_cast<double>(z[j]) - zmax);
+  for (int64_t j = threadIdx.x; j < k; j += kThreads) part += exp(static_cast<double>(as_float(z[j])) - zmax);
   const double log_sum = log(block_sum(part, shared));
   for (int64_t j = threadIdx.x; j < k; j += kThreads)
-    prob[row * k + j] = static_cast<float>(exp(static_cast<double>(z[j]) - zmax - log_sum));
+    prob[row * k + j] = static_cast<float>(exp(static_cast<double>(as_float(z[j])) - zmax - log_sum));
   const int32_t label = labels[row];
   const bool ok = label >= 0 && label < k;
   double better = 0;
   if (ok) {
-    const float zl = z[label];
-    for (int64_t j = threadIdx.x; j < k; j += kThreads) better += z[j] > zl ? 1.0 : 0.0;
+    const float zl = as_float(z[label]);
+    for (int64_t j = threadIdx.x; j < k; j += kThreads) better += as_float(z[j]) > zl ? 1.0 : 0.0;
   }
   const double above = block_sum(better, shared);
   if (threadIdx.x == 0) {
     if (ok) {
-      loss[row] = -(static_cast<double>(z[label]) - zmax - log_sum);
+      loss[row] = -(static_cast<double>(as_float(z[label])) - zmax - log_sum);
       rank[row] = static_cast<int32_t>(above);
     } else {
       loss[row] = 0;
@@ -178,11 +210,11 @@ __global__ void softmax_loss_forward_k(const float* logits, const int32_t* label
   }
 }
 
-__global__ void softmax_loss_backward_k(const float* prob, const int32_t* labels, float* d, int64_t n, int64_t k,
-                                        float s) {
+template <typename T>
+__global__ void softmax_loss_backward_k(const float* prob, const int32_t* labels, T* d, int64_t n, int64_t k, float s) {
   GRID_STRIDE(i, n * k) {
     const int64_t row = i / k, j = i % k;
-    d[i] = prob[i] * s - (labels[row] == j ? s : 0.f);
+    d[i] = from_float<T>(prob[i] * s - (labels[row] == j ? s : 0.f));
   }
 }
 
@@ -219,24 +251,26 @@ __global__ void find_nonfinite_k(const float* x, int64_t count, int32_t* flag) {
   }
 }
 
-__global__ void exchange_gather_k(const float* a, const float* b, float* out, int64_t rows, int64_t inner) {
+template <typename T>
+__global__ void exchange_gather_k(const T* a, const T* b, T* out, int64_t rows, int64_t inner) {
   GRID_STRIDE(i, rows * 2 * inner) {
     const int64_t r = i / (2 * inner), j = i % (2 * inner);
     out[i] = j < inner ? a[r * inner + j] : b[r * inner + j - inner];
   }
 }
 
-__global__ void exchange_reduce_scatter_k(const float* x, const float* y, float* ga, float* gb, int64_t rows,
-                                          int64_t inner) {
+template <typename T>
+__global__ void exchange_reduce_scatter_k(const T* x, const T* y, T* ga, T* gb, int64_t rows, int64_t inner) {
   GRID_STRIDE(i, rows * 2 * inner) {
     const int64_t r = i / (2 * inner), j = i % (2 * inner);
-    const float v = x[i] + y[i];
+    const T v = from_float<T>(as_float(x[i]) + as_float(y[i]));
     if (j < inner) ga[r * inner + j] = v;
     else gb[r * inner + j - inner] = v;
   }
 }
 
-__global__ void exchange_split_k(const float* g, float* ga, float* gb, int64_t rows, int64_t inner) {
+template <typename T>
+__global__ void exchange_split_k(const T* g, T* ga, T* gb, int64_t rows, int64_t inner) {
   GRID_STRIDE(i, rows * 2 * inner) {
     const int64_t r = i / (2 * inner), j = i % (2 * inner);
     if (j < inner) ga[r * inner + j] = g[i];
@@ -244,11 +278,11 @@ __global__ void exchange_split_k(const float* g, float* ga, float* gb, int64_t r
   }
 }
 
-__global__ void exchange_add_half_k(const float* mine, int half, const float* other, float* dst, int64_t rows,
-                                    int64_t inner) {
+template <typename T>
+__global__ void exchange_add_half_k(const T* mine, int half, const T* other, T* dst, int64_t rows, int64_t inner) {
   GRID_STRIDE(i, rows * inner) {
     const int64_t r = i / inner, j = i % inner;
-    dst[i] = mine[r * 2 * inner + half * inner + j] + other[i];
+    dst[i] = from_float<T>(as_float(mine[r * 2 * inner + half * inner + j]) + as_float(other[i]));
   }
 }
 
@@ -260,70 +294,105 @@ __global__ void exchange_add_half_k(const float* mine, int half, const float* ot
     CUDA_CHECK_LAUNCH();                                           \
   } while (0)
 
-void add_channel_bias(float* y, const float* b, int64_t n, int64_t c, int64_t hw, bool cl, cudaStream_t s) {
-  LAUNCH(add_channel_bias_k, n * c * hw, s, y, b, n * c * hw, c, hw, cl);
+// Runs `body` with T = the C++ type of e (float or bf16).
+template <typename F>
+void dispatch(Elem e, F&& body) {
+  if (e == Elem::bf16) body(bf16{});
+  else body(float{});
 }
 
-void channel_bias_grad(const float* dy, float* db, int64_t n, int64_t c, int64_t hw, bool cl, cudaStream_t s) {
-  channel_bias_grad_k<<<static_cast<unsigned>(c), kThreads, 0, s>>>(dy, db, n, c, hw, cl);
-  CUDA_CHECK_LAUNCH();
+template <typename T>
+T* as(void* p, T) { return static_cast<T*>(p); }
+template <typename T>
+const T* as(const void* p, T) { return static_cast<const T*>(p); }
+
+void add_channel_bias(void* y, Elem e, const float* b, int64_t n, int64_t c, int64_t hw, bool cl, cudaStream_t s) {
+  dispatch(e, [&](auto t) { LAUNCH(add_channel_bias_k, n * c * hw, s, as(y, t), b, n * c * hw, c, hw, cl); });
 }
 
-void permute_oihw_to_ohwi(const float* src, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw, cudaStream_t s) {
-  LAUNCH(permute_k, o * i * kh * kw, s, src, dst, o, i, kh, kw, true);
+void channel_bias_grad(const void* dy, Elem e, float* db, int64_t n, int64_t c, int64_t hw, bool cl, cudaStream_t s) {
+  dispatch(e, [&](auto t) {
+    channel_bias_grad_k<<<static_cast<unsigned>(c), kThreads, 0, s>>>(as(dy, t), db, n, c, hw, cl);
+    CUDA_CHECK_LAUNCH();
+  });
 }
 
-void permute_ohwi_to_oihw(const float* src, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw, cudaStream_t s) {
-  LAUNCH(permute_k, o * i * kh * kw, s, src, dst, o, i, kh, kw, false);
+void weights_to(const float* src, void* dst, Elem to, int64_t o, int64_t i, int64_t kh, int64_t kw, bool to_ohwi,
+                cudaStream_t s) {
+  dispatch(to, [&](auto t) { LAUNCH(weights_k, o * i * kh * kw, s, src, as(dst, t), o, i, kh, kw, true, !to_ohwi); });
 }
 
-void relu_forward(const float* x, float* y, int64_t count, cudaStream_t s) {
-  LAUNCH(relu_forward_k, count, s, x, y, count);
+void weights_grad_from(const void* src, Elem from, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw,
+                       bool from_ohwi, cudaStream_t s) {
+  dispatch(from, [&](auto t) { LAUNCH(weights_k, o * i * kh * kw, s, as(src, t), dst, o, i, kh, kw, !from_ohwi, true); });
 }
 
-void relu_backward(const float* y, const float* dy, float* dx, int64_t count, cudaStream_t s) {
-  LAUNCH(relu_backward_k, count, s, y, dy, dx, count);
+void convert(const void* src, Elem from, void* dst, Elem to, int64_t count, cudaStream_t s) {
+  dispatch(from, [&](auto f) { dispatch(to, [&](auto t) { LAUNCH(convert_k, count, s, as(src, f), as(dst, t), count); }); });
 }
 
-void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t count, uint64_t base, uint32_t threshold,
+void relu_forward(const void* x, void* y, Elem e, int64_t count, cudaStream_t s) {
+  dispatch(e, [&](auto t) { LAUNCH(relu_forward_k, count, s, as(x, t), as(y, t), count); });
+}
+
+void relu_backward(const void* y, const void* dy, void* dx, Elem e, int64_t count, cudaStream_t s) {
+  dispatch(e, [&](auto t) { LAUNCH(relu_backward_k, count, s, as(y, t), as(dy, t), as(dx, t), count); });
+}
+
+void dropout_forward(const void* x, void* y, Elem e, uint8_t* mask, int64_t count, uint64_t base, uint32_t threshold,
                      float scale, cudaStream_t s) {
-  LAUNCH(dropout_forward_k, count, s, x, y, mask, count, base, threshold, scale);
+  dispatch(e, [&](auto t) {
+    LAUNCH(dropout_forward_k, count, s, as(x, t), as(y, t), mask, count, base, threshold, scale);
+  });
 }
 
-void dropout_backward(const float* dy, float* dx, const uint8_t* mask, int64_t count, float scale, cudaStream_t s) {
-  LAUNCH(dropout_backward_k, count, s, dy, dx, mask, count, scale);
+void dropout_backward(const void* dy, void* dx, Elem e, const uint8_t* mask, int64_t count, float scale,
+                      cudaStream_t s) {
+  dispatch(e, [&](auto t) { LAUNCH(dropout_backward_k, count, s, as(dy, t), as(dx, t), mask, count, scale); });
 }
 
-void lrn_forward(const float* x, float* y, float* scale, int64_t n, int64_t c, int64_t hw, bool cl, int size,
+void lrn_forward(const void* x, void* y, Elem e, float* scale, int64_t n, int64_t c, int64_t hw, bool cl, int size,
                  float k, float coef, float beta, cudaStream_t s) {
-  LAUNCH(lrn_forward_k, n * c * hw, s, x, y, scale, n, c, hw, cl, size, k, coef, beta);
+  dispatch(e, [&](auto t) {
+    LAUNCH(lrn_forward_k, n * c * hw, s, as(x, t), as(y, t), scale, n, c, hw, cl, size, k, coef, beta);
+  });
 }
 
-void lrn_backward(const float* x, const float* scale, const float* dy, float* dx, int64_t n,
-                  int64_t c, int64_t hw, bool cl, int size, float coef, float beta, cudaStream_t s) {
-  LAUNCH(lrn_backward_k, n * c * hw, s, x, scale, dy, dx, n, c, hw, cl, size, coef, beta);
+void lrn_backward(const void* x, const float* scale, const void* dy, void* dx, Elem e, int64_t n, int64_t c,
+                  int64_t hw, bool cl, int size, float coef, float beta, cudaStream_t s) {
+  dispatch(e, [&](auto t) {
+    LAUNCH(lrn_backward_k, n * c * hw, s, as(x, t), scale, as(dy, t), as(dx, t), n, c, hw, cl, size, coef, beta);
+  });
 }
 
-void maxpool_forward(const float* x, float* y, int32_t* argmax, int64_t n, int64_t c, int64_t h, int64_t w,
+void maxpool_forward(const void* x, void* y, Elem e, int32_t* argmax, int64_t n, int64_t c, int64_t h, int64_t w,
                      int64_t oh, int64_t ow, int k, int stride, int pad, bool cl, cudaStream_t s) {
-  LAUNCH(maxpool_forward_k, n * c * oh * ow, s, x, y, argmax, n, c, h, w, oh, ow, k, stride, pad, cl);
+  dispatch(e, [&](auto t) {
+    LAUNCH(maxpool_forward_k, n * c * oh * ow, s, as(x, t), as(y, t), argmax, n, c, h, w, oh, ow, k, stride, pad, cl);
+  });
 }
 
-void maxpool_backward(const float* dy, const int32_t* argmax, float* dx, int64_t n, int64_t c, int64_t h,
+void maxpool_backward(const void* dy, const int32_t* argmax, void* dx, Elem e, int64_t n, int64_t c, int64_t h,
                       int64_t w, int64_t oh, int64_t ow, int k, int stride, int pad, bool cl, cudaStream_t s) {
-  LAUNCH(maxpool_backward_k, n * c * h * w, s, dy, argmax, dx, n, c, h, w, oh, ow, k, stride, pad, cl);
+  dispatch(e, [&](auto t) {
+    LAUNCH(maxpool_backward_k, n * c * h * w, s, as(dy, t), argmax, as(dx, t), n, c, h, w, oh, ow, k, stride, pad, cl);
+  });
 }
 
-void softmax_loss_forward(const float* logits, const int32_t* labels, float* prob, double* loss, int32_t* rank,
+void softmax_loss_forward(const void* logits, Elem e, const int32_t* labels, float* prob, double* loss, int32_t* rank,
                           int32_t* bad_label, int32_t* first_bad_label, int64_t n, int64_t k, cudaStream_t s) {
-  softmax_loss_forward_k<<<static_cast<unsigned>(n), kThreads, 0, s>>>(logits, labels, prob, loss, rank, bad_label,
-                                                                       first_bad_label, k);
-  CUDA_CHECK_LAUNCH();
+  dispatch(e, [&](auto t) {
+    softmax_loss_forward_k<<<static_cast<unsigned>(n), kThreads, 0, s>>>(as(logits, t), labels, prob, loss, rank,
+                                                                         bad_label, first_bad_label, k);
+    CUDA_CHECK_LAUNCH();
+  });
 }
 
-void softmax_loss_backward(const float* prob, const int32_t* labels, float* dlogits, int64_t n, int64_t k,
+void softmax_loss_backward(const float* prob, const int32_t* labels, void* dlogits, Elem e, int64_t n, int64_t k,
                            float scale, cudaStream_t s) {
-  LAUNCH(softmax_loss_backward_k, n * k, s, prob, labels, dlogits, n, k, scale / static_cast<float>(n));
+  dispatch(e, [&](auto t) {
+    LAUNCH(softmax_loss_backward_k, n * k, s, prob, labels, as(dlogits, t), n, k, scale / static_cast<float>(n));
+  });
 }
 
 void softmax_loss_reduce(const double* loss, const int32_t* rank, double* out, int64_t n, cudaStream_t s) {
@@ -340,22 +409,28 @@ void find_nonfinite(const float* x, int64_t count, int32_t* flag, cudaStream_t s
   LAUNCH(find_nonfinite_k, count, s, x, count, flag);
 }
 
-void exchange_gather(const float* a, const float* b, float* out, int64_t rows, int64_t inner, cudaStream_t s) {
-  LAUNCH(exchange_gather_k, rows * 2 * inner, s, a, b, out, rows, inner);
+void exchange_gather(const void* a, const void* b, void* out, Elem e, int64_t rows, int64_t inner, cudaStream_t s) {
+  dispatch(e, [&](auto t) { LAUNCH(exchange_gather_k, rows * 2 * inner, s, as(a, t), as(b, t), as(out, t), rows, inner); });
 }
 
-void exchange_reduce_scatter(const float* x, const float* y, float* ga, float* gb, int64_t rows, int64_t inner,
+void exchange_reduce_scatter(const void* x, const void* y, void* ga, void* gb, Elem e, int64_t rows, int64_t inner,
                              cudaStream_t s) {
-  LAUNCH(exchange_reduce_scatter_k, rows * 2 * inner, s, x, y, ga, gb, rows, inner);
+  dispatch(e, [&](auto t) {
+    LAUNCH(exchange_reduce_scatter_k, rows * 2 * inner, s, as(x, t), as(y, t), as(ga, t), as(gb, t), rows, inner);
+  });
 }
 
-void exchange_split(const float* g, float* ga, float* gb, int64_t rows, int64_t inner, cudaStream_t s) {
-  LAUNCH(exchange_split_k, rows * 2 * inner, s, g, ga, gb, rows, inner);
+void exchange_split(const void* g, void* ga, void* gb, Elem e, int64_t rows, int64_t inner, cudaStream_t s) {
+  dispatch(e, [&](auto t) {
+    LAUNCH(exchange_split_k, rows * 2 * inner, s, as(g, t), as(ga, t), as(gb, t), rows, inner);
+  });
 }
 
-void exchange_add_half(const float* mine, int half, const float* other, float* dst, int64_t rows, int64_t inner,
+void exchange_add_half(const void* mine, int half, const void* other, void* dst, Elem e, int64_t rows, int64_t inner,
                        cudaStream_t s) {
-  LAUNCH(exchange_add_half_k, rows * inner, s, mine, half, other, dst, rows, inner);
+  dispatch(e, [&](auto t) {
+    LAUNCH(exchange_add_half_k, rows * inner, s, as(mine, t), half, as(other, t), as(dst, t), rows, inner);
+  });
 }
 
 }  // namespace alexnet::gpu

@@ -1,6 +1,8 @@
 // Small CUDA kernels of ours, each queued on the given stream (asynchronous to the host; errors in
 // the launch configuration throw Error). Pointers are device pointers on the current GPU. Counts
 // are elements. "channels_last": (N, H, W, C) memory order; otherwise (N, C, H, W).
+// Activations and their gradients are `Elem` (fp32 or bf16, the layer's precision; void*
+// pointers); parameters, their gradients, biases and every sum are fp32.
 // Included only by CUDA backend sources.
 #pragma once
 
@@ -10,41 +12,49 @@
 
 namespace alexnet::gpu {
 
-// y[n, c, p] += b[c] for every position p of the hw positions.
-void add_channel_bias(float* y, const float* b, int64_t n, int64_t c, int64_t hw, bool channels_last,
+enum class Elem { f32, bf16 };
+
+// y[n, c, p] += b[c] for every position p of the hw positions (a (rows, cols) matrix: n = rows,
+// c = cols, hw = 1, channels_last).
+void add_channel_bias(void* y, Elem e, const float* b, int64_t n, int64_t c, int64_t hw, bool channels_last,
                       cudaStream_t s);
 // db[c] = sum over n and p of dy[n, c, p] (overwrites db; deterministic, summed in double).
-void channel_bias_grad(const float* dy, float* db, int64_t n, int64_t c, int64_t hw, bool channels_last,
+void channel_bias_grad(const void* dy, Elem e, float* db, int64_t n, int64_t c, int64_t hw, bool channels_last,
                        cudaStream_t s);
-// Weights (O, I, KH, KW) <-> (O, KH, KW, I), the filter order of channels-last convolutions.
-void permute_oihw_to_ohwi(const float* src, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw,
-                          cudaStream_t s);
-void permute_ohwi_to_oihw(const float* src, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw,
-                          cudaStream_t s);
+// fp32 master weights (O, I, KH, KW) -> the layer's copy in `to`, (O, KH, KW, I) when to_ohwi
+// (the filter order of channels-last convolutions); for fc weights kh = kw = 1.
+void weights_to(const float* src, void* dst, Elem to, int64_t o, int64_t i, int64_t kh, int64_t kw, bool to_ohwi,
+                cudaStream_t s);
+// A weight gradient in `from` ((O, KH, KW, I) when from_ohwi) -> fp32 (O, I, KH, KW).
+void weights_grad_from(const void* src, Elem from, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw,
+                       bool from_ohwi, cudaStream_t s);
+// dst = src converted element by element (round to nearest even into bf16).
+void convert(const void* src, Elem from, void* dst, Elem to, int64_t count, cudaStream_t s);
 
 // ReLU: y = max(x, 0); dx = dy * (y > 0). In place allowed.
-void relu_forward(const float* x, float* y, int64_t count, cudaStream_t s);
-void relu_backward(const float* y, const float* dy, float* dx, int64_t count, cudaStream_t s);
+void relu_forward(const void* x, void* y, Elem e, int64_t count, cudaStream_t s);
+void relu_backward(const void* y, const void* dy, void* dx, Elem e, int64_t count, cudaStream_t s);
 
-// Dropout with the counter-based hash of dropout.h: mask[i] = dropout_keep(base, i, threshold),
+// Dropout with the counter-based hash of hash.h: mask[i] = dropout_keep(base, i, threshold),
 // y = x * mask * scale; dx = dy * mask * scale.
-void dropout_forward(const float* x, float* y, uint8_t* mask, int64_t count, uint64_t base, uint32_t threshold,
-                     float scale, cudaStream_t s);
-void dropout_backward(const float* dy, float* dx, const uint8_t* mask, int64_t count, float scale, cudaStream_t s);
+void dropout_forward(const void* x, void* y, Elem e, uint8_t* mask, int64_t count, uint64_t base,
+                     uint32_t threshold, float scale, cudaStream_t s);
+void dropout_backward(const void* dy, void* dx, Elem e, const uint8_t* mask, int64_t count, float scale,
+                      cudaStream_t s);
 
 // Cross-channel LRN, b = a / (k + coef * sum a^2 over `size` channels centred on c)^beta, in either
-// memory order. scale (N*C*H*W) keeps k + coef * sum for backward.
-void lrn_forward(const float* x, float* y, float* scale, int64_t n, int64_t c, int64_t hw, bool channels_last,
+// memory order. scale (N*C*H*W floats) keeps k + coef * sum for backward.
+void lrn_forward(const void* x, void* y, Elem e, float* scale, int64_t n, int64_t c, int64_t hw, bool channels_last,
                  int size, float k, float coef, float beta, cudaStream_t s);
-void lrn_backward(const float* x, const float* scale, const float* dy, float* dx, int64_t n,
-                  int64_t c, int64_t hw, bool channels_last, int size, float coef, float beta, cudaStream_t s);
+void lrn_backward(const void* x, const float* scale, const void* dy, void* dx, Elem e, int64_t n, int64_t c,
+                  int64_t hw, bool channels_last, int size, float coef, float beta, cudaStream_t s);
 
 // Max pooling (k x k windows, stride, zero padding never wins): y and the argmax (h * W + w of
 // the input, the first maximum on ties); backward sums, for every input element in a fixed
 // order, the gradients of the outputs whose maximum it was (deterministic, no atomics).
-void maxpool_forward(const float* x, float* y, int32_t* argmax, int64_t n, int64_t c, int64_t h, int64_t w,
+void maxpool_forward(const void* x, void* y, Elem e, int32_t* argmax, int64_t n, int64_t c, int64_t h, int64_t w,
                      int64_t oh, int64_t ow, int k, int stride, int pad, bool channels_last, cudaStream_t s);
-void maxpool_backward(const float* dy, const int32_t* argmax, float* dx, int64_t n, int64_t c, int64_t h,
+void maxpool_backward(const void* dy, const int32_t* argmax, void* dx, Elem e, int64_t n, int64_t c, int64_t h,
                       int64_t w, int64_t oh, int64_t ow, int k, int stride, int pad, bool channels_last,
                       cudaStream_t s);
 
@@ -52,14 +62,15 @@ void maxpool_backward(const float* dy, const int32_t* argmax, float* dx, int64_t
 // many classes score strictly higher); prob keeps the softmax. bad_label counts labels outside
 // [0, k) (they get loss 0 and rank k) and first_bad_label keeps the smallest such sample index
 // (initialise it to n). Then the gradient (prob - onehot) * scale / n.
-void softmax_loss_forward(const float* logits, const int32_t* labels, float* prob, double* loss, int32_t* rank,
-                          int32_t* bad_label, int32_t* first_bad_label, int64_t n, int64_t k, cudaStream_t s);
-void softmax_loss_backward(const float* prob, const int32_t* labels, float* dlogits, int64_t n, int64_t k,
+void softmax_loss_forward(const void* logits, Elem e, const int32_t* labels, float* prob, double* loss,
+                          int32_t* rank, int32_t* bad_label, int32_t* first_bad_label, int64_t n, int64_t k,
+                          cudaStream_t s);
+void softmax_loss_backward(const float* prob, const int32_t* labels, void* dlogits, Elem e, int64_t n, int64_t k,
                            float scale, cudaStream_t s);
 // out = {sum of loss, count of rank < 1, count of rank < 5} summed in a fixed order.
 void softmax_loss_reduce(const double* loss, const int32_t* rank, double* out, int64_t n, cudaStream_t s);
 
-// The paper's SGD step on flat buffers (see trainer/sgd.h), as the CPU writes it:
+// The paper's SGD step on flat fp32 buffers (see trainer/sgd.h), as the CPU writes it:
 //   v = momentum * v - decay_lr * w + neg_lr * g;  w += v
 // with decay_lr = weight decay * lr and neg_lr = -lr * grad_scale.
 void sgd_update(float* w, const float* g, float* v, int64_t count, float momentum, float decay_lr, float neg_lr,
@@ -73,11 +84,11 @@ void find_nonfinite(const float* x, int64_t count, int32_t* flag, cudaStream_t s
 // gb[r] = x[r][inner:] + y[r][inner:]. split: ga[r] = g[r][:inner], gb[r] = g[r][inner:].
 // add_half: dst[r] = mine[r][half] + other[r], with other (rows, inner) a copy of the other
 // tower's half (two GPUs).
-void exchange_gather(const float* a, const float* b, float* out, int64_t rows, int64_t inner, cudaStream_t s);
-void exchange_reduce_scatter(const float* x, const float* y, float* ga, float* gb, int64_t rows, int64_t inner,
+void exchange_gather(const void* a, const void* b, void* out, Elem e, int64_t rows, int64_t inner, cudaStream_t s);
+void exchange_reduce_scatter(const void* x, const void* y, void* ga, void* gb, Elem e, int64_t rows, int64_t inner,
                              cudaStream_t s);
-void exchange_split(const float* g, float* ga, float* gb, int64_t rows, int64_t inner, cudaStream_t s);
-void exchange_add_half(const float* mine, int half, const float* other, float* dst, int64_t rows, int64_t inner,
+void exchange_split(const void* g, void* ga, void* gb, Elem e, int64_t rows, int64_t inner, cudaStream_t s);
+void exchange_add_half(const void* mine, int half, const void* other, void* dst, Elem e, int64_t rows, int64_t inner,
                        cudaStream_t s);
 
 }  // namespace alexnet::gpu

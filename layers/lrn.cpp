@@ -20,15 +20,16 @@ LrnConvention parse_lrn_convention(const std::string& text) {
   throw Error("unknown LRN convention '" + text + "' (expected paper or caffe)");
 }
 
-Lrn::Lrn(std::string name, const LrnSpec& spec, const Shape& shape, Layout layout, Device device)
-    : name_(std::move(name)), cfg_{spec, shape, layout, device} {
+Lrn::Lrn(std::string name, const LrnSpec& spec, const Shape& shape, Layout layout, Device device,
+         Precision precision)
+    : name_(std::move(name)), cfg_{spec, shape, layout, device, activation_dtype(precision)} {
   ALEXNET_CHECK(shape.rank() == 4 && shape.numel() > 0,
                 name_ << ": input must be a non-empty (N, C, H, W) shape, got " << shape.str());
   ALEXNET_CHECK(spec.size >= 1 && spec.size % 2 == 1,
                 name_ << ": LRN size must be odd and positive, got " << spec.size);
   ALEXNET_CHECK(spec.alpha >= 0 && spec.beta >= 0 && spec.k > 0,
                 name_ << ": LRN needs alpha >= 0, beta >= 0, k > 0 (" << spec.str() << ")");
-  check_backend(name_, device, layout);
+  check_backend(name_, device, layout, precision);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_lrn_cpu(cfg_); break;
     case DeviceKind::cuda:
@@ -47,16 +48,16 @@ Lrn& Lrn::operator=(Lrn&&) noexcept = default;
 
 void Lrn::forward(const Tensor& x, const Tensor& y) {
   const auto& c = cfg_;
-  check_tensor(x, c.shape, c.layout, DType::f32, c.device, name_ + ".forward", "x");
-  check_tensor(y, c.shape, c.layout, DType::f32, c.device, name_ + ".forward", "y");
+  check_tensor(x, c.shape, c.layout, c.dtype, c.device, name_ + ".forward", "x");
+  check_tensor(y, c.shape, c.layout, c.dtype, c.device, name_ + ".forward", "y");
   impl_->forward(x, y);
 }
 
 void Lrn::backward(const Tensor& x, const Tensor& dy, const Tensor& dx) {
   const auto& c = cfg_;
-  check_tensor(x, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "x");
-  check_tensor(dy, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "dy");
-  check_tensor(dx, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "dx");
+  check_tensor(x, c.shape, c.layout, c.dtype, c.device, name_ + ".backward", "x");
+  check_tensor(dy, c.shape, c.layout, c.dtype, c.device, name_ + ".backward", "dy");
+  check_tensor(dx, c.shape, c.layout, c.dtype, c.device, name_ + ".backward", "dx");
   impl_->backward(x, dy, dx);
 }
 

@@ -42,6 +42,7 @@ struct LrnConfig {
   Shape shape;  // (N, C, H, W), input and output
   Layout layout;
   Device device;
+  DType dtype;  // of x, y, dy, dx
 };
 std::unique_ptr<LrnBackend> make_lrn_cpu(const LrnConfig& c);
 std::unique_ptr<LrnBackend> make_lrn_cuda(const LrnConfig& c);  // CUDA builds only
@@ -49,7 +50,8 @@ std::unique_ptr<LrnBackend> make_lrn_cuda(const LrnConfig& c);  // CUDA builds o
 
 class Lrn {
  public:
-  Lrn(std::string name, const LrnSpec& spec, const Shape& shape, Layout layout, Device device);
+  Lrn(std::string name, const LrnSpec& spec, const Shape& shape, Layout layout, Device device,
+      Precision precision = Precision::fp32);
   ~Lrn();
   Lrn(Lrn&&) noexcept;
   Lrn& operator=(Lrn&&) noexcept;

@@ -17,18 +17,19 @@ class LrnCuda final : public LrnBackend {
         s_(c.spec),
         shape_(c.shape),
         cl_(c.layout == Layout::nhwc),
+        e_(gpu::elem_of(c.dtype)),
         scale_(static_cast<std::size_t>(c.shape.numel()) * sizeof(float), c.device) {}
 
   void forward(const Tensor& x, const Tensor& y) override {
     ctx_.activate();
-    gpu::lrn_forward(x.f32(), y.f32(), scale(), shape_.n(), shape_.c(), shape_.h() * shape_.w(), cl_, s_.size,
+    gpu::lrn_forward(x.data, y.data, e_, scale(), shape_.n(), shape_.c(), shape_.h() * shape_.w(), cl_, s_.size,
                      static_cast<float>(s_.k), static_cast<float>(s_.sum_coefficient()), static_cast<float>(s_.beta),
                      ctx_.stream());
   }
 
   void backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override {
     ctx_.activate();
-    gpu::lrn_backward(x.f32(), scale(), dy.f32(), dx.f32(), shape_.n(),
+    gpu::lrn_backward(x.data, scale(), dy.data, dx.data, e_, shape_.n(),
                       shape_.c(), shape_.h() * shape_.w(), cl_, s_.size, static_cast<float>(s_.sum_coefficient()),
                       static_cast<float>(s_.beta), ctx_.stream());
   }
@@ -40,6 +41,7 @@ class LrnCuda final : public LrnBackend {
   LrnSpec s_;
   Shape shape_;  // (N, C, H, W)
   bool cl_;
+  gpu::Elem e_;
   Buffer scale_;  // (N, C, H, W) k + coef * sum a^2 of the last forward
 };
 

@@ -7,7 +7,7 @@
 namespace alexnet {
 
 MaxPool::MaxPool(std::string name, const PoolSpec& spec, const Shape& input, Layout layout,
-                 Device device)
+                 Device device, Precision precision)
     : name_(std::move(name)) {
   ALEXNET_CHECK(input.rank() == 4 && input.numel() > 0,
                 name_ << ": input must be a non-empty (N, C, H, W) shape, got " << input.str());
@@ -18,8 +18,8 @@ MaxPool::MaxPool(std::string name, const PoolSpec& spec, const Shape& input, Lay
                 name_ << ": window " << spec.kernel << " larger than the input " << input.str());
   Shape out{input.n(), input.c(), Conv::output_size(input.h(), spec.kernel, spec.stride, spec.pad),
             Conv::output_size(input.w(), spec.kernel, spec.stride, spec.pad)};
-  cfg_ = {spec, input, out, layout, device};
-  check_backend(name_, device, layout);
+  cfg_ = {spec, input, out, layout, device, activation_dtype(precision)};
+  check_backend(name_, device, layout, precision);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_pool_cpu(cfg_); break;
     case DeviceKind::cuda:
@@ -38,15 +38,15 @@ MaxPool& MaxPool::operator=(MaxPool&&) noexcept = default;
 
 void MaxPool::forward(const Tensor& x, const Tensor& y) {
   const auto& c = cfg_;
-  check_tensor(x, c.input, c.layout, DType::f32, c.device, name_ + ".forward", "x");
-  check_tensor(y, c.output, c.layout, DType::f32, c.device, name_ + ".forward", "y");
+  check_tensor(x, c.input, c.layout, c.dtype, c.device, name_ + ".forward", "x");
+  check_tensor(y, c.output, c.layout, c.dtype, c.device, name_ + ".forward", "y");
   impl_->forward(x, y);
 }
 
 void MaxPool::backward(const Tensor& dy, const Tensor& dx) {
   const auto& c = cfg_;
-  check_tensor(dy, c.output, c.layout, DType::f32, c.device, name_ + ".backward", "dy");
-  check_tensor(dx, c.input, c.layout, DType::f32, c.device, name_ + ".backward", "dx");
+  check_tensor(dy, c.output, c.layout, c.dtype, c.device, name_ + ".backward", "dy");
+  check_tensor(dx, c.input, c.layout, c.dtype, c.device, name_ + ".backward", "dx");
   impl_->backward(dy, dx);
 }
 

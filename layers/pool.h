@@ -28,6 +28,7 @@ struct PoolConfig {
   Shape input, output;  // (N, C, H, W)
   Layout layout;
   Device device;
+  DType dtype;  // of x, y, dy, dx
 };
 std::unique_ptr<PoolBackend> make_pool_cpu(const PoolConfig& c);
 std::unique_ptr<PoolBackend> make_pool_cuda(const PoolConfig& c);  // CUDA builds only
@@ -35,7 +36,8 @@ std::unique_ptr<PoolBackend> make_pool_cuda(const PoolConfig& c);  // CUDA build
 
 class MaxPool {
  public:
-  MaxPool(std::string name, const PoolSpec& spec, const Shape& input, Layout layout, Device device);
+  MaxPool(std::string name, const PoolSpec& spec, const Shape& input, Layout layout, Device device,
+          Precision precision = Precision::fp32);
   ~MaxPool();
   MaxPool(MaxPool&&) noexcept;
   MaxPool& operator=(MaxPool&&) noexcept;

@@ -16,19 +16,20 @@ class PoolCuda final : public PoolBackend {
       : ctx_(gpu::context(c.device)),
         c_(c),
         cl_(c.layout == Layout::nhwc),
+        e_(gpu::elem_of(c.dtype)),
         argmax_(static_cast<std::size_t>(c.output.numel()) * sizeof(int32_t), c.device) {}
 
   void forward(const Tensor& x, const Tensor& y) override {
     ctx_.activate();
     const Shape &i = c_.input, &o = c_.output;
-    gpu::maxpool_forward(x.f32(), y.f32(), argmax(), i.n(), i.c(), i.h(), i.w(), o.h(), o.w(), c_.spec.kernel,
+    gpu::maxpool_forward(x.data, y.data, e_, argmax(), i.n(), i.c(), i.h(), i.w(), o.h(), o.w(), c_.spec.kernel,
                          c_.spec.stride, c_.spec.pad, cl_, ctx_.stream());
   }
 
   void backward(const Tensor& dy, const Tensor& dx) override {
     ctx_.activate();
     const Shape &i = c_.input, &o = c_.output;
-    gpu::maxpool_backward(dy.f32(), argmax(), dx.f32(), i.n(), i.c(), i.h(), i.w(), o.h(), o.w(), c_.spec.kernel,
+    gpu::maxpool_backward(dy.data, argmax(), dx.data, e_, i.n(), i.c(), i.h(), i.w(), o.h(), o.w(), c_.spec.kernel,
                           c_.spec.stride, c_.spec.pad, cl_, ctx_.stream());
   }
 
@@ -38,6 +39,7 @@ class PoolCuda final : public PoolBackend {
   gpu::Context& ctx_;
   PoolConfig c_;
   bool cl_;
+  gpu::Elem e_;
   Buffer argmax_;  // (N, C, OH, OW) int32: h * W + w of each window's maximum
 };
 

@@ -5,10 +5,10 @@
 
 namespace alexnet {
 
-Relu::Relu(std::string name, const Shape& shape, Layout layout, Device device)
-    : name_(std::move(name)), cfg_{shape, layout, device} {
+Relu::Relu(std::string name, const Shape& shape, Layout layout, Device device, Precision precision)
+    : name_(std::move(name)), cfg_{shape, layout, device, activation_dtype(precision)} {
   ALEXNET_CHECK(shape.numel() > 0, name_ << ": empty shape " << shape.str());
-  check_backend(name_, device, layout);
+  check_backend(name_, device, layout, precision);
   switch (device.kind) {
     case DeviceKind::cpu: impl_ = detail::make_relu_cpu(cfg_); break;
     case DeviceKind::cuda:
@@ -27,16 +27,16 @@ Relu& Relu::operator=(Relu&&) noexcept = default;
 
 void Relu::forward(const Tensor& x, const Tensor& y) {
   const auto& c = cfg_;
-  check_tensor(x, c.shape, c.layout, DType::f32, c.device, name_ + ".forward", "x");
-  check_tensor(y, c.shape, c.layout, DType::f32, c.device, name_ + ".forward", "y");
+  check_tensor(x, c.shape, c.layout, c.dtype, c.device, name_ + ".forward", "x");
+  check_tensor(y, c.shape, c.layout, c.dtype, c.device, name_ + ".forward", "y");
   impl_->forward(x, y);
 }
 
 void Relu::backward(const Tensor& y, const Tensor& dy, const Tensor& dx) {
   const auto& c = cfg_;
-  check_tensor(y, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "y");
-  check_tensor(dy, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "dy");
-  check_tensor(dx, c.shape, c.layout, DType::f32, c.device, name_ + ".backward", "dx");
+  check_tensor(y, c.shape, c.layout, c.dtype, c.device, name_ + ".backward", "y");
+  check_tensor(dy, c.shape, c.layout, c.dtype, c.device, name_ + ".backward", "dy");
+  check_tensor(dx, c.shape, c.layout, c.dtype, c.device, name_ + ".backward", "dx");
   impl_->backward(y, dy, dx);
 }
 

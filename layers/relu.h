@@ -20,6 +20,7 @@ struct ReluConfig {
   Shape shape;
   Layout layout;
   Device device;
+  DType dtype;  // of x, y, dy, dx
 };
 std::unique_ptr<ReluBackend> make_relu_cpu(const ReluConfig& c);
 std::unique_ptr<ReluBackend> make_relu_cuda(const ReluConfig& c);  // CUDA builds only
@@ -27,7 +28,8 @@ std::unique_ptr<ReluBackend> make_relu_cuda(const ReluConfig& c);  // CUDA build
 
 class Relu {
  public:
-  Relu(std::string name, const Shape& shape, Layout layout, Device device);
+  // precision: bf16 runs on bf16 activations (GPUs), else f32.
+  Relu(std::string name, const Shape& shape, Layout layout, Device device, Precision precision = Precision::fp32);
   ~Relu();
   Relu(Relu&&) noexcept;
   Relu& operator=(Relu&&) noexcept;

@@ -8,19 +8,21 @@ namespace {
 
 class ReluCuda final : public ReluBackend {
  public:
-  explicit ReluCuda(const ReluConfig& c) : ctx_(gpu::context(c.device)), n_(c.shape.numel()) {}
+  explicit ReluCuda(const ReluConfig& c)
+      : ctx_(gpu::context(c.device)), n_(c.shape.numel()), e_(gpu::elem_of(c.dtype)) {}
   void forward(const Tensor& x, const Tensor& y) override {
     ctx_.activate();
-    gpu::relu_forward(x.f32(), y.f32(), n_, ctx_.stream());
+    gpu::relu_forward(x.data, y.data, e_, n_, ctx_.stream());
   }
   void backward(const Tensor& y, const Tensor& dy, const Tensor& dx) override {
     ctx_.activate();
-    gpu::relu_backward(y.f32(), dy.f32(), dx.f32(), n_, ctx_.stream());
+    gpu::relu_backward(y.data, dy.data, dx.data, e_, n_, ctx_.stream());
   }
 
  private:
   gpu::Context& ctx_;
   int64_t n_;
+  gpu::Elem e_;
 };
 
 }  // namespace

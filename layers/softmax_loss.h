@@ -29,6 +29,7 @@ class SoftmaxLossBackend {
 struct SoftmaxLossConfig {
   int64_t batch, classes;
   Device device;
+  DType dtype;  // of logits and dlogits
 };
 std::unique_ptr<SoftmaxLossBackend> make_softmax_loss_cpu(const SoftmaxLossConfig& c);
 std::unique_ptr<SoftmaxLossBackend> make_softmax_loss_cuda(const SoftmaxLossConfig& c);  // CUDA builds only
@@ -36,7 +37,8 @@ std::unique_ptr<SoftmaxLossBackend> make_softmax_loss_cuda(const SoftmaxLossConf
 
 class SoftmaxLoss {
  public:
-  SoftmaxLoss(std::string name, int64_t batch, int64_t classes, Device device);
+  SoftmaxLoss(std::string name, int64_t batch, int64_t classes, Device device,
+              Precision precision = Precision::fp32);
   ~SoftmaxLoss();
   SoftmaxLoss(SoftmaxLoss&&) noexcept;
   SoftmaxLoss& operator=(SoftmaxLoss&&) noexcept;

@@ -17,6 +17,7 @@ class SoftmaxLossCuda final : public SoftmaxLossBackend {
       : ctx_(gpu::context(c.device)),
         n_(c.batch),
         k_(c.classes),
+        e_(gpu::elem_of(c.dtype)),
         prob_(static_cast<std::size_t>(n_ * k_) * sizeof(float), c.device),
         sample_loss_(static_cast<std::size_t>(n_) * sizeof(double), c.device),
         rank_(static_cast<std::size_t>(n_) * sizeof(int32_t), c.device),
@@ -36,7 +37,7 @@ class SoftmaxLossCuda final : public SoftmaxLossBackend {
     ctx_.activate();
     cudaStream_t s = ctx_.stream();
     CUDA_CHECK(cudaMemcpyAsync(flags(), reset_.data(), 2 * sizeof(int32_t), cudaMemcpyHostToDevice, s));
-    gpu::softmax_loss_forward(logits.f32(), labels.i32(), static_cast<float*>(prob_.data()),
+    gpu::softmax_loss_forward(logits.data, e_, labels.i32(), static_cast<float*>(prob_.data()),
                               static_cast<double*>(sample_loss_.data()), static_cast<int32_t*>(rank_.data()), flags(),
                               flags() + 1, n_, k_, s);
     gpu::softmax_loss_reduce(static_cast<const double*>(sample_loss_.data()),
@@ -67,7 +68,7 @@ class SoftmaxLossCuda final : public SoftmaxLossBackend {
 
   void backward(const Tensor& labels, const Tensor& dlogits, float scale) override {
     ctx_.activate();
-    gpu::softmax_loss_backward(static_cast<const float*>(prob_.data()), labels.i32(), dlogits.f32(), n_, k_, scale,
+    gpu::softmax_loss_backward(static_cast<const float*>(prob_.data()), labels.i32(), dlogits.data, e_, n_, k_, scale,
                                ctx_.stream());
   }
 
@@ -78,6 +79,7 @@ class SoftmaxLossCuda final : public SoftmaxLossBackend {
 
   gpu::Context& ctx_;
   int64_t n_, k_;
+  gpu::Elem e_;         // of logits and dlogits
   Buffer prob_;         // (N, K) softmax of the last forward
   Buffer sample_loss_;  // (N) doubles
   Buffer rank_;         // (N) int32: classes scoring above the label

@@ -1,6 +1,7 @@
 // Shape and Tensor helpers (see tensor.h).
 #include "tensor.h"
 
+#include <cstring>
 #include <sstream>
 
 #include "error.h"
@@ -61,14 +62,33 @@ std::size_t dtype_size(DType t) {
   switch (t) {
     case DType::f32: return sizeof(float);
     case DType::i32: return sizeof(int32_t);
+    case DType::bf16: return sizeof(uint16_t);
   }
   return 0;
+}
+
+DType activation_dtype(Precision p) { return p == Precision::bf16 ? DType::bf16 : DType::f32; }
+
+uint16_t bf16_bits(float v) {
+  uint32_t u = 0;
+  std::memcpy(&u, &v, sizeof u);
+  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return static_cast<uint16_t>((u >> 16) | 0x40);  // NaN
+  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float bf16_value(uint16_t bits) {
+  const uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float v = 0;
+  std::memcpy(&v, &u, sizeof v);
+  return v;
 }
 
 const char* dtype_name(DType t) {
   switch (t) {
     case DType::f32: return "f32";
     case DType::i32: return "i32";
+    case DType::bf16: return "bf16";
   }
   return "?";
 }
@@ -122,8 +142,6 @@ void check_backend(const std::string& who, const Device& device, Layout layout, 
   ALEXNET_CHECK(cuda_built(), who << ": " << device.str() << " needs the CUDA backend, which this build does not have");
   ALEXNET_CHECK(layout == Layout::nchw || layout == Layout::nhwc,
                 who << ": the CUDA backend stores activations nchw or nhwc, not " << layout_name(layout));
-  ALEXNET_CHECK(precision != Precision::bf16,
-                who << ": bf16 (bf16 activations and gradients) is not built yet on CUDA; use fp32 or tf32");
 }
 
 }  // namespace alexnet

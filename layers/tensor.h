@@ -41,12 +41,17 @@ class Shape {
 
 enum class Layout { nchw, nhwc, nchw16c };
 constexpr int64_t kBlock = 16;  // channels per block of Layout::nchw16c
-enum class DType { f32, i32 };
+enum class DType { f32, i32, bf16 };  // bf16: bfloat16 activations on GPUs (Precision::bf16)
 
 const char* layout_name(Layout l);
 Layout parse_layout(const std::string& text);
 std::size_t dtype_size(DType t);
 const char* dtype_name(DType t);
+// The dtype of activations and their gradients in a precision: bf16 for bf16, else f32.
+DType activation_dtype(Precision p);
+// bfloat16 bits <-> float on the host (round to nearest even; NaN stays NaN).
+uint16_t bf16_bits(float v);
+float bf16_value(uint16_t bits);
 
 struct Tensor {
   void* data = nullptr;
@@ -72,8 +77,8 @@ void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtyp
                   const Device& device, const std::string& who, const char* what);
 
 // Throws Error naming `who` unless the backend of `device` runs layers in `layout` and
-// `precision`: the CPU computes fp32 in any layout; CUDA (in a CUDA build) fp32 or tf32 in NCHW
-// or NHWC.
+// `precision`: the CPU computes fp32 in any layout; CUDA (in a CUDA build) fp32, tf32 or bf16 in
+// NCHW or NHWC.
 void check_backend(const std::string& who, const Device& device, Layout layout,
                    Precision precision = Precision::fp32);
 

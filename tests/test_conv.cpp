@@ -74,7 +74,7 @@ TEST_P(ConvTest, ForwardMatchesReference) {
     SCOPED_TRACE(describe(c));
     const Shape in{c.n, c.spec.in_channels, c.h, c.w};
     Conv conv("conv", c.spec, in, be.layout, be.device, options(be));
-    TestTensor x(in, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), be),
+    TestTensor x(in, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), fp32_of(be)),
         y(conv.output_shape(), be);
     const double fan_in = static_cast<double>(conv.weight_shape().numel() / c.spec.out_channels);
     x.fill_uniform(rng, -1, 1);
@@ -99,7 +99,7 @@ TEST_P(ConvTest, BackwardMatchesReference) {
     Conv conv("conv", c.spec, in, be.layout, be.device, options(be));
     const Backend plain{be.device, Layout::nchw};
     TestTensor x(in, be), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dx(in, be),
-        dw(conv.weight_shape(), plain), db(conv.bias_shape(), be);
+        dw(conv.weight_shape(), plain), db(conv.bias_shape(), fp32_of(be));
     x.fill_uniform(rng, -1, 1);
     w.fill_uniform(rng, -0.3, 0.3);
     dy.fill_uniform(rng, -1, 1);
@@ -121,11 +121,11 @@ TEST_P(ConvTest, FirstLayerReadsAPlainInputAndComputesNoDx) {
   std::mt19937 rng(3);
   const ConvSpec spec{3, channels(be, 4), 3, 2, 1, 1};
   const Shape in{2, 3, 9, 9};
-  const Backend image_be{be.device, plain_layout(be.layout)};
+  const Backend image_be{be.device, plain_layout(be.layout), be.precision};
   Conv conv("conv1", spec, in, be.layout, be.device, ConvOptions::first_layer(image_be.layout, be.precision));
   const Backend plain{be.device, Layout::nchw};
-  TestTensor x(in, image_be), y(conv.output_shape(), be), b(conv.bias_shape(), be), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dw(conv.weight_shape(), plain),
-      db(conv.bias_shape(), be);
+  TestTensor x(in, image_be), y(conv.output_shape(), be), b(conv.bias_shape(), fp32_of(be)), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dw(conv.weight_shape(), plain),
+      db(conv.bias_shape(), fp32_of(be));
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.3, 0.3);
   dy.fill_uniform(rng, -1, 1);
@@ -149,8 +149,8 @@ TEST_P(ConvTest, FiniteDifferenceGradient) {
   const Shape in{be.layout == Layout::nchw16c ? 1 : 2, c, 5, 4};
   Conv conv("conv", spec, in, be.layout, be.device);
   const Backend plain{be.device, Layout::nchw};
-  TestTensor x(in, be), w(conv.weight_shape(), plain), b(conv.bias_shape(), be), y(conv.output_shape(), be),
-      dy(conv.output_shape(), be), dx(in, be), dw(conv.weight_shape(), plain), db(conv.bias_shape(), be);
+  TestTensor x(in, be), w(conv.weight_shape(), plain), b(conv.bias_shape(), fp32_of(be)), y(conv.output_shape(), be),
+      dy(conv.output_shape(), be), dx(in, be), dw(conv.weight_shape(), plain), db(conv.bias_shape(), fp32_of(be));
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.5, 0.5);
   b.fill_uniform(rng, -0.5, 0.5);
@@ -169,14 +169,15 @@ TEST_P(ConvTest, FiniteDifferenceGradient) {
 TEST_P(ConvTest, RejectsWrongShapesNamingTheLayer) {
   const Backend be = GetParam();
   const ConvSpec spec{16, 4 * kBlock, 3, 1, 1, 1};
-  Conv conv("conv7", spec, Shape{2, 16, 8, 8}, be.layout, be.device);
-  TestTensor x(Shape{2, 16, 8, 7}, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), be),
+  Conv conv("conv7", spec, Shape{2, 16, 8, 8}, be.layout, be.device, options(be));
+  TestTensor x(Shape{2, 16, 8, 7}, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), fp32_of(be)),
       y(conv.output_shape(), be);
   try {
     conv.forward(x.t(), w.t(), b.t(), y.t());
     FAIL() << "no error for a wrong input shape";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("conv7.forward: x is f32 (2, 16, 8, 7)"), std::string::npos) << e.what();
+    const std::string want = std::string("conv7.forward: x is ") + dtype_name(activation_dtype(be.precision)) + " (2, 16, 8, 7)";
+    EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
   }
 }
 
@@ -202,8 +203,8 @@ TEST_P(ConvTest, WinogradMatchesReference) {
     Conv conv("conv3", spec, in, be.layout, be.device, {true, be.layout, false, algo});
     EXPECT_NE(conv.implementation().find("wino"), std::string::npos) << conv.implementation();
     const Backend plain{be.device, Layout::nchw};
-    TestTensor x(in, be), w(conv.weight_shape(), plain), b(conv.bias_shape(), be), y(conv.output_shape(), be),
-        dy(conv.output_shape(), be), dx(in, be), dw(conv.weight_shape(), plain), db(conv.bias_shape(), be);
+    TestTensor x(in, be), w(conv.weight_shape(), plain), b(conv.bias_shape(), fp32_of(be)), y(conv.output_shape(), be),
+        dy(conv.output_shape(), be), dx(in, be), dw(conv.weight_shape(), plain), db(conv.bias_shape(), fp32_of(be));
     const double r = 1 / std::sqrt(32.0 * 9);
     x.fill_uniform(rng, -1, 1);
     w.fill_uniform(rng, -r, r);

@@ -6,7 +6,9 @@
 #include "error.h"
 #include "log.h"
 
+#include <cmath>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include "tensor.h"
 
@@ -131,3 +133,44 @@ TEST(ErrorTest, ThrowErrorFormatsLibraryExpressionAndPlace) {
 
 }  // namespace
 }  // namespace alexnet
+
+namespace alexnet::test {
+namespace {
+
+// bfloat16 on the host: the upper 16 bits of a float, rounded to nearest even.
+TEST(Bf16Test, RoundsToNearestEvenAndConvertsBack) {
+  EXPECT_EQ(bf16_bits(1.0f), 0x3f80);
+  EXPECT_EQ(bf16_value(0x3f80), 1.0f);
+  EXPECT_EQ(bf16_bits(-2.5f), 0xc020);
+  // 1 + 2^-8 is halfway between 1 and the next bf16 (1 + 2^-7): ties go to the even one, 1.
+  EXPECT_EQ(bf16_bits(1.0f + 0x1.0p-8f), 0x3f80);
+  // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 (odd) and 1 + 2^-6 (even).
+  EXPECT_EQ(bf16_value(bf16_bits(1.0f + 3 * 0x1.0p-8f)), 1.0f + 0x1.0p-6f);
+  EXPECT_EQ(bf16_value(bf16_bits(1.0f + 0x1.8p-8f)), 1.0f + 0x1.0p-7f);  // above half: up
+  EXPECT_TRUE(std::isnan(bf16_value(bf16_bits(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(std::isinf(bf16_value(bf16_bits(std::numeric_limits<float>::infinity()))));
+  EXPECT_EQ(dtype_size(DType::bf16), 2u);
+  EXPECT_EQ(activation_dtype(Precision::bf16), DType::bf16);
+  EXPECT_EQ(activation_dtype(Precision::tf32), DType::f32);
+}
+
+TEST(Bf16Test, HostConversionBetweenTensors) {
+  OwnedTensor f(Shape{5}, Device::cpu()), b(Shape{5}, Device::cpu(), Layout::nchw, DType::bf16),
+      back(Shape{5}, Device::cpu());
+  const float v[5] = {0.f, 1.f, -3.140625f, 1e-3f, 65504.f};
+  std::copy(v, v + 5, f->f32());
+  convert_async(*b, *f);
+  convert_async(*back, *b);
+  const std::vector<float> seen = host_floats(*b);
+  for (int i = 0; i < 5; ++i) {
+    const float want = bf16_value(bf16_bits(v[i]));
+    EXPECT_EQ(back->f32()[i], want) << i;
+    EXPECT_EQ(seen[static_cast<size_t>(i)], want) << i;
+    EXPECT_NEAR(want, v[i], std::fabs(v[i]) * 0x1.0p-8f) << i;
+  }
+  OwnedTensor i32(Shape{5}, Device::cpu(), Layout::nchw, DType::i32);
+  EXPECT_THROW(convert_async(*i32, *f), Error);
+}
+
+}  // namespace
+}  // namespace alexnet::test

@@ -116,7 +116,9 @@ check() {  # expected-substring, then the alexnet arguments
 }
 check "--batch must be at least 1" train "${model[@]}" --batch 0
 check "--steps must be at least 1" train "${small[@]}" --steps 0
-check "the CUDA backend is not built yet" train "${small[@]}" --devices cuda:7
+check "--devices cuda:7: there is no cuda:7" train "${small[@]}" --devices cuda:7
+check "the CPU backend computes in fp32 only, not tf32" bench "${small[@]}" --devices cpu --precision tf32
+check "unknown precision 'fp16'" bench "${small[@]}" --precision fp16
 check "unknown device 'tpu'" bench "${small[@]}" --devices tpu
 check "unknown layout 'chw'" bench "${small[@]}" --layout chw
 check "unknown LRN convention 'tf'" info --lrn tf

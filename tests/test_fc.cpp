@@ -26,8 +26,8 @@ TEST_P(FcTest, ForwardAndBackwardMatchReference) {
     const int64_t n = c.n, in = c.spec.in_features, out = c.spec.out_features;
     SCOPED_TRACE("N=" + std::to_string(n) + " " + std::to_string(in) + "->" + std::to_string(out));
     FullyConnected fc("fc", c.spec, n, be.device, true, be.precision);
-    TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), be), b(fc.bias_shape(), be), y(fc.output_shape(), be),
-        dy(fc.output_shape(), be), dx(fc.input_shape(), be), dw(fc.weight_shape(), be), db(fc.bias_shape(), be);
+    TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)), y(fc.output_shape(), be),
+        dy(fc.output_shape(), be), dx(fc.input_shape(), be), dw(fc.weight_shape(), fp32_of(be)), db(fc.bias_shape(), fp32_of(be));
     x.fill_uniform(rng, -1, 1);
     w.fill_uniform(rng, -1 / std::sqrt(double(in)), 1 / std::sqrt(double(in)));
     b.fill_uniform(rng, -0.5, 0.5);
@@ -51,7 +51,7 @@ TEST_P(FcTest, AcceptsAFlattenedActivation) {
   const Shape act{2, channels(be, 4), 3, 3};
   const int64_t features = act.numel() / 2;
   FullyConnected fc("fc6", {features, 5}, 2, be.device, true, be.precision);
-  TestTensor x(act, be), w(fc.weight_shape(), be), b(fc.bias_shape(), be), y(fc.output_shape(), be);
+  TestTensor x(act, be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)), y(fc.output_shape(), be);
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.2, 0.2);
   b.fill_uniform(rng, -0.2, 0.2);
@@ -72,8 +72,8 @@ TEST_P(FcTest, FiniteDifferenceGradient) {
   if (be.precision != Precision::fp32) GTEST_SKIP() << "finite differences need fp32 products";
   std::mt19937 rng(53);
   FullyConnected fc("fc", {6, 4}, 3, be.device);
-  TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), be), b(fc.bias_shape(), be), y(fc.output_shape(), be),
-      dy(fc.output_shape(), be), dx(fc.input_shape(), be), dw(fc.weight_shape(), be), db(fc.bias_shape(), be);
+  TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)), y(fc.output_shape(), be),
+      dy(fc.output_shape(), be), dx(fc.input_shape(), be), dw(fc.weight_shape(), fp32_of(be)), db(fc.bias_shape(), fp32_of(be));
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.5, 0.5);
   b.fill_uniform(rng, -0.5, 0.5);
@@ -92,8 +92,8 @@ TEST_P(FcTest, BackwardWithoutInputGradient) {
   const Backend be = GetParam();
   std::mt19937 rng(54);
   FullyConnected fc("fc", {5, 3}, 2, be.device, /*need_input_grad=*/false, be.precision);
-  TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), be), dy(fc.output_shape(), be), dw(fc.weight_shape(), be),
-      db(fc.bias_shape(), be);
+  TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), dy(fc.output_shape(), be), dw(fc.weight_shape(), fp32_of(be)),
+      db(fc.bias_shape(), fp32_of(be));
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -1, 1);
   dy.fill_uniform(rng, -1, 1);

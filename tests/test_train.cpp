@@ -13,6 +13,7 @@
 
 #include "checkpoint.h"
 #include "error.h"
+#include "cli.h"
 #include "train.h"
 
 namespace fs = std::filesystem;
@@ -149,3 +150,57 @@ TEST_F(TrainTest, LearnsTheSyntheticData) {
 
 }  // namespace
 }  // namespace alexnet
+
+namespace alexnet::test {
+namespace {
+
+// --devices: the placement rules of DESIGN.md, decided from (local rank, ranks on the node, GPUs).
+TEST(TowerPlacement, FollowsLocalRankAndGpuCount) {
+  using D = std::array<Device, 2>;
+  EXPECT_EQ(place_towers("cpu", 0, 1, 8), (D{Device::cpu(), Device::cpu()}));
+  EXPECT_EQ(place_towers("auto", 0, 1, 0), (D{Device::cpu(), Device::cpu()}));
+  // Two GPUs per rank: the 2012 split, towers on GPUs 2L and 2L+1.
+  EXPECT_EQ(place_towers("auto", 0, 1, 2), (D{Device::cuda(0), Device::cuda(1)}));
+  EXPECT_EQ(place_towers("cuda", 3, 4, 8), (D{Device::cuda(6), Device::cuda(7)}));
+  // One GPU per rank: both towers on GPU L.
+  EXPECT_EQ(place_towers("auto", 0, 1, 1), (D{Device::cuda(0), Device::cuda(0)}));
+  EXPECT_EQ(place_towers("gpu", 5, 8, 8), (D{Device::cuda(5), Device::cuda(5)}));
+  // Explicit.
+  EXPECT_EQ(place_towers("cuda:1", 0, 1, 2), (D{Device::cuda(1), Device::cuda(1)}));
+  EXPECT_EQ(place_towers("cuda:1,0", 0, 1, 2), (D{Device::cuda(1), Device::cuda(0)}));
+  EXPECT_EQ(place_towers("cuda:0,cuda:1", 0, 1, 2), (D{Device::cuda(0), Device::cuda(1)}));
+}
+
+TEST(TowerPlacement, ImpossiblePlacementsNameTheFlag) {
+  auto message = [](const std::string& text, int local_rank, int local_size, int gpus) {
+    try {
+      place_towers(text, local_rank, local_size, gpus);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("cuda", 0, 1, 0).find("--devices cuda: this node has no GPU"), std::string::npos);
+  EXPECT_NE(message("cuda", 0, 4, 2).find("4 ranks on this node but only 2 GPUs"), std::string::npos);
+  EXPECT_NE(message("cuda:2", 0, 1, 2).find("there is no cuda:2"), std::string::npos);
+  EXPECT_NE(message("cpu,cuda:0", 0, 1, 2).find("both towers on the CPU or both on GPUs"), std::string::npos);
+  EXPECT_NE(message("tpu", 0, 1, 2).find("unknown device 'tpu'"), std::string::npos);
+}
+
+// Layers refuse what their backend cannot run, naming the layer.
+TEST(BackendChecks, PrecisionAndLayoutPerBackend) {
+  EXPECT_NO_THROW(check_backend("conv1", Device::cpu(), Layout::nchw16c, Precision::fp32));
+  try {
+    check_backend("conv1", Device::cpu(), Layout::nhwc, Precision::tf32);
+    FAIL() << "tf32 accepted on the CPU";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("conv1: the CPU backend computes in fp32 only, not tf32"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(check_backend("conv1", Device::cuda(0), Layout::nchw16c), Error);  // no CUDA, or no nchw16c there
+  EXPECT_EQ(parse_precision("tf32"), Precision::tf32);
+  EXPECT_THROW(parse_precision("fp16"), Error);
+}
+
+}  // namespace
+}  // namespace alexnet::test

@@ -22,10 +22,16 @@ std::vector<Backend> all_backends() {
           {Device::cuda(0), Layout::nchw}, {Device::cuda(0), Layout::nhwc}};
 }
 
+std::vector<Backend> activation_backends() {
+  auto v = all_backends();
+  for (Layout l : {Layout::nchw, Layout::nhwc}) v.push_back({Device::cuda(0), l, Precision::bf16});
+  return v;
+}
+
 std::vector<Backend> precision_backends() {
   auto v = all_backends();
-  v.push_back({Device::cuda(0), Layout::nchw, Precision::tf32});
-  v.push_back({Device::cuda(0), Layout::nhwc, Precision::tf32});
+  for (Precision p : {Precision::tf32, Precision::bf16})
+    for (Layout l : {Layout::nchw, Layout::nhwc}) v.push_back({Device::cuda(0), l, p});
   return v;
 }
 
@@ -35,7 +41,8 @@ std::vector<Backend> precision_backends() {
   if (be.precision == Precision::fp32) return all_close(actual, expected, atol, rtol, shape);
   double mx = 0;
   for (double v : expected) mx = std::max(mx, std::fabs(v));
-  return all_close(actual, expected, std::max(atol, 3e-3 * mx), std::max(rtol, 3e-3), shape);
+  const double tol = be.precision == Precision::tf32 ? 3e-3 : 2e-2;
+  return all_close(actual, expected, std::max(atol, tol * mx), std::max(rtol, tol), shape);
 }
 
 int64_t channels(const Backend& be, int64_t c) {
@@ -57,20 +64,32 @@ std::string unavailable_reason(const Device& d) {
 }
 
 TestTensor::TestTensor(const Shape& shape, const Backend& be, DType dtype)
-    : dev_(shape, be.device, be.layout, dtype), host_(static_cast<size_t>(shape.numel()), 0.0) {}
+    : dev_(shape, be.device, be.layout, dtype == DType::f32 ? activation_dtype(be.precision) : dtype),
+      host_(static_cast<size_t>(shape.numel()), 0.0) {}
+
+TestTensor TestTensor::f32(const Shape& shape, const Backend& be) {
+  return TestTensor(shape, Backend{be.device, be.layout, Precision::fp32});
+}
 
 void TestTensor::upload() {
   const Tensor& t = dev_.view;
   // The reference must see exactly the values the layer sees.
   if (t.dtype == DType::f32)
     for (auto& v : host_) v = static_cast<double>(static_cast<float>(v));
-  OwnedTensor staging(t.shape, Device::cpu(), t.layout, t.dtype);
+  if (t.dtype == DType::bf16)
+    for (auto& v : host_) v = static_cast<double>(bf16_value(bf16_bits(static_cast<float>(v))));
   const Shape& s = t.shape;
   if (t.dtype == DType::i32) {
+    OwnedTensor staging(t.shape, Device::cpu(), t.layout, t.dtype);
     int32_t* p = staging.view.i32();
     for (size_t i = 0; i < host_.size(); ++i) p[i] = static_cast<int32_t>(host_[i]);
-  } else if (s.rank() == 4) {
-    float* p = staging.view.f32();
+    copy(t, staging.view);
+    return;
+  }
+  // Floats in the tensor's memory order, then converted to its dtype.
+  OwnedTensor staging(t.shape, Device::cpu(), t.layout);
+  float* p = staging.view.f32();
+  if (s.rank() == 4) {
     for (int64_t n = 0; n < s.n(); ++n)
       for (int64_t c = 0; c < s.c(); ++c)
         for (int64_t h = 0; h < s.h(); ++h)
@@ -78,29 +97,37 @@ void TestTensor::upload() {
             p[offset4(s, t.layout, n, c, h, w)] =
                 static_cast<float>(host_[static_cast<size_t>(offset4(s, Layout::nchw, n, c, h, w))]);
   } else {
-    float* p = staging.view.f32();
     for (size_t i = 0; i < host_.size(); ++i) p[i] = static_cast<float>(host_[i]);
   }
-  copy(t, staging.view);
+  if (t.dtype == DType::f32) {
+    copy(t, staging.view);
+    return;
+  }
+  OwnedTensor narrow(t.shape, Device::cpu(), t.layout, t.dtype);
+  convert_async(narrow.view, staging.view);  // on the host: immediate
+  copy(t, narrow.view);
 }
 
 std::vector<double> TestTensor::download() const {
   const Tensor& t = dev_.view;
-  OwnedTensor staging(t.shape, Device::cpu(), t.layout, t.dtype);
-  copy(staging.view, t);
   std::vector<double> out(host_.size());
   const Shape& s = t.shape;
   if (t.dtype == DType::i32) {
+    OwnedTensor staging(t.shape, Device::cpu(), t.layout, t.dtype);
+    copy(staging.view, t);
     for (size_t i = 0; i < out.size(); ++i) out[i] = staging.view.i32()[i];
-  } else if (s.rank() == 4) {
-    const float* p = staging.view.f32();
+    return out;
+  }
+  const std::vector<float> mem = host_floats(t);  // memory order, f32 or bf16 widened
+  if (s.rank() == 4) {
+    const float* p = mem.data();
     for (int64_t n = 0; n < s.n(); ++n)
       for (int64_t c = 0; c < s.c(); ++c)
         for (int64_t h = 0; h < s.h(); ++h)
           for (int64_t w = 0; w < s.w(); ++w)
             out[static_cast<size_t>(offset4(s, Layout::nchw, n, c, h, w))] = p[offset4(s, t.layout, n, c, h, w)];
   } else {
-    for (size_t i = 0; i < out.size(); ++i) out[i] = staging.view.f32()[i];
+    for (size_t i = 0; i < out.size(); ++i) out[i] = mem[i];
   }
   return out;
 }

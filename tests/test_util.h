@@ -28,11 +28,15 @@ void PrintTo(const Backend& b, std::ostream* os);  // for gtest messages: "cpu n
 // can't run.
 std::vector<Backend> all_backends();
 // all_backends() and, for the layers whose arithmetic depends on it (conv, fc), the GPU's other
-// precisions.
+// precisions (tf32, bf16).
 std::vector<Backend> precision_backends();
+// all_backends() and the GPU in bf16 (activations stored as bf16): the other layers.
+std::vector<Backend> activation_backends();
+// The same device and layout in fp32: where weights, biases and their gradients live.
+inline Backend fp32_of(const Backend& be) { return {be.device, be.layout, Precision::fp32}; }
 // all_close() with tolerances fitted to the backend's precision: fp32 as given; tf32 (inputs of
 // every product rounded to 10 mantissa bits) at least 3e-3 relative, and 3e-3 of the tensor's
-// largest magnitude absolute.
+// largest magnitude absolute; bf16 (8 bits, and bf16 outputs) 2e-2 likewise.
 ::testing::AssertionResult close_for(const Backend& be, const std::vector<double>& actual,
                                      const std::vector<double>& expected, double atol, double rtol,
                                      const Shape& shape = Shape{});
@@ -49,9 +53,13 @@ Layout plain_layout(Layout l);
   } while (0)
 
 // A tensor on a backend with a double-precision host copy in NCHW (row-major for rank < 4).
+// Floating-point tensors take the backend's activation dtype (bf16 for bf16 backends: the host
+// copy is then rounded to bf16, so the reference sees the layer's values); f32() makes an fp32 one
+// whatever the backend (weights, biases and their gradients).
 class TestTensor {
  public:
   TestTensor(const Shape& shape, const Backend& be, DType dtype = DType::f32);
+  static TestTensor f32(const Shape& shape, const Backend& be);
   const Tensor& t() const { return dev_.view; }
   const Shape& shape() const { return dev_.view.shape; }
   std::vector<double>& host() { return host_; }

@@ -95,7 +95,8 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
        "where a rank's two towers run: auto (GPUs when there are, else cpu), cpu, cuda (by local rank: GPUs 2L "
        "and 2L+1 when the node has two per rank, else GPU L), cuda:A (both on GPU A), cuda:A,B (one each)")
       ("precision", po::value<std::string>()->default_value("auto"),
-       "GPU arithmetic: fp32, tf32 (tensor cores, fp32 storage) or auto (tf32 on GPUs, fp32 on the CPU)")
+       "GPU arithmetic: fp32, tf32 (tensor cores, fp32 storage), bf16 (bf16 activations and gradients, fp32 "
+       "weights and update) or auto (tf32 on GPUs, fp32 on the CPU)")
       ("layout", po::value<std::string>()->default_value("auto"),
        "activation layout: auto (the fastest: nchw16c on the CPU when channels allow), nchw16c, nhwc or nchw")
       ("conv-algo", po::value<std::string>()->default_value("auto"),

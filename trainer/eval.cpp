@@ -80,8 +80,8 @@ int cmd_eval(const std::vector<std::string>& args) {
       copy(net.images(), batch.images);
       net.upload_batch();
       net.forward();
-      OwnedTensor staging;  // GPU logits: a host copy
-      const float* z = host_view(net.logits(), staging).f32();
+      const std::vector<float> logits = host_floats(net.logits());  // GPU or bf16 logits: a host copy
+      const float* z = logits.data();
       for (int64_t i = 0; i < b; ++i) {
         const size_t slot = static_cast<size_t>(step * b + i);
         if (v == 0) {

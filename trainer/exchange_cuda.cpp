@@ -20,7 +20,7 @@ namespace alexnet {
 namespace {
 
 void check_half(const ExchangeGeometry& g, const Tensor& h, const Device& d, const char* what) {
-  ALEXNET_CHECK(h.numel() == g.outer * g.inner && h.device == d,
+  ALEXNET_CHECK(h.numel() == g.outer * g.inner && h.device == d && (h.dtype == DType::f32 || h.dtype == DType::bf16),
                 "tower exchange: " << what << " " << h.str() << " is not a half of " << g.outer << " x " << 2 * g.inner
                                    << " on " << d.str());
 }
@@ -33,21 +33,23 @@ class OneGpuExchange final : public TowerExchange {
     const auto g = exchange_geometry(out[0]);
     for (const auto& h : in) check_half(g, h, d_, "input");
     const gpu::Context& ctx = gpu::context(d_);
-    gpu::exchange_gather(in[0].f32(), in[1].f32(), out[0].f32(), g.outer, g.inner, ctx.stream());
+    gpu::exchange_gather(in[0].data, in[1].data, out[0].data, gpu::elem_of(out[0].dtype), g.outer, g.inner,
+                         ctx.stream());
     if (out[1].data != out[0].data) copy_async(out[1], out[0]);
   }
 
   void reduce_scatter(const TowerPair& gout, const TowerPair& gin) override {
     const auto g = exchange_geometry(gout[0]);
     for (const auto& h : gin) check_half(g, h, d_, "gradient");
-    gpu::exchange_reduce_scatter(gout[0].f32(), gout[1].f32(), gin[0].f32(), gin[1].f32(), g.outer, g.inner,
-                                 gpu::context(d_).stream());
+    gpu::exchange_reduce_scatter(gout[0].data, gout[1].data, gin[0].data, gin[1].data, gpu::elem_of(gout[0].dtype),
+                                 g.outer, g.inner, gpu::context(d_).stream());
   }
 
   void split(const Tensor& grad, const TowerPair& gin) override {
     const auto g = exchange_geometry(grad);
     for (const auto& h : gin) check_half(g, h, d_, "gradient");
-    gpu::exchange_split(grad.f32(), gin[0].f32(), gin[1].f32(), g.outer, g.inner, gpu::context(d_).stream());
+    gpu::exchange_split(grad.data, gin[0].data, gin[1].data, gpu::elem_of(grad.dtype), g.outer, g.inner,
+                        gpu::context(d_).stream());
   }
 
   bool shared() const override { return true; }
@@ -86,12 +88,13 @@ class TwoGpuExchange final : public TowerExchange {
   void gather(const TowerPair& in, const TowerPair& out) override {
     const auto g = exchange_geometry(out[0]);
     for (int t = 0; t < 2; ++t) check_half(g, in[t], dev_[t], "input");
+    const size_t es = dtype_size(out[0].dtype);
     cross_wait();
     // Each copy of the gathered tensor gets both halves; out[1] may be out[0] (the logits).
     for (int t = 0; t < 2; ++t) {
       if (t == 1 && out[1].data == out[0].data) break;
       const int d = out[t].device == dev_[0] ? 0 : 1;
-      for (int h = 0; h < 2; ++h) copy_rows(out[t].f32() + h * g.inner, 2 * g.inner, in[h].f32(), g.inner, g, d);
+      for (int h = 0; h < 2; ++h) copy_rows(at(out[t], h * g.inner), 2 * g.inner, in[h].data, g.inner, g, d, es);
     }
     cross_wait();
   }
@@ -99,13 +102,15 @@ class TwoGpuExchange final : public TowerExchange {
   void reduce_scatter(const TowerPair& gout, const TowerPair& gin) override {
     const auto g = exchange_geometry(gout[0]);
     for (int t = 0; t < 2; ++t) check_half(g, gin[t], dev_[t], "gradient");
+    const size_t es = dtype_size(gout[0].dtype);
     cross_wait();
     for (int t = 0; t < 2; ++t) {
       // The other tower's gradient for my half, brought here, then added to mine.
-      float* other = scratch(t, static_cast<size_t>(g.outer * g.inner));
-      copy_rows(other, g.inner, gout[1 - t].f32() + t * g.inner, 2 * g.inner, g, t);
+      void* other = scratch(t, static_cast<size_t>(g.outer * g.inner) * es);
+      copy_rows(other, g.inner, at(gout[1 - t], t * g.inner), 2 * g.inner, g, t, es);
       gpu::context(dev_[t]);
-      gpu::exchange_add_half(gout[t].f32(), t, other, gin[t].f32(), g.outer, g.inner, stream_[t]);
+      gpu::exchange_add_half(gout[t].data, t, other, gin[t].data, gpu::elem_of(gout[t].dtype), g.outer, g.inner,
+                             stream_[t]);
     }
     cross_wait();
   }
@@ -113,8 +118,9 @@ class TwoGpuExchange final : public TowerExchange {
   void split(const Tensor& grad, const TowerPair& gin) override {
     const auto g = exchange_geometry(grad);
     for (int t = 0; t < 2; ++t) check_half(g, gin[t], dev_[t], "gradient");
+    const size_t es = dtype_size(grad.dtype);
     cross_wait();
-    for (int t = 0; t < 2; ++t) copy_rows(gin[t].f32(), g.inner, grad.f32() + t * g.inner, 2 * g.inner, g, t);
+    for (int t = 0; t < 2; ++t) copy_rows(gin[t].data, g.inner, at(grad, t * g.inner), 2 * g.inner, g, t, es);
     cross_wait();
   }
 
@@ -133,24 +139,29 @@ class TwoGpuExchange final : public TowerExchange {
     }
   }
 
-  // rows of `inner` floats, from src (row pitch src_pitch floats) to dst (dst_pitch), on tower
-  // `on`'s stream; either side may be on the other GPU.
-  void copy_rows(float* dst, int64_t dst_pitch, const float* src, int64_t src_pitch, const ExchangeGeometry& g,
-                 int on) {
+  // Element `offset` of t.
+  static void* at(const Tensor& t, int64_t offset) {
+    return static_cast<char*>(t.data) + static_cast<size_t>(offset) * dtype_size(t.dtype);
+  }
+
+  // rows of `inner` elements of es bytes, from src (row pitch src_pitch elements) to dst
+  // (dst_pitch), on tower `on`'s stream; either side may be on the other GPU.
+  void copy_rows(void* dst, int64_t dst_pitch, const void* src, int64_t src_pitch, const ExchangeGeometry& g, int on,
+                 size_t es) {
     gpu::context(dev_[on]);
-    const size_t f = sizeof(float);
+    const size_t f = es;
     CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_pitch) * f, src, static_cast<size_t>(src_pitch) * f,
                                  static_cast<size_t>(g.inner) * f, static_cast<size_t>(g.outer), cudaMemcpyDefault,
                                  stream_[on]));
   }
 
-  float* scratch(int t, size_t floats) {
-    if (scratch_[t].bytes() < floats * sizeof(float)) {
+  void* scratch(int t, size_t bytes) {
+    if (scratch_[t].bytes() < bytes) {
       gpu::context(dev_[t]);
       CUDA_CHECK(cudaStreamSynchronize(stream_[t]));  // the old one may still be read (first steps only)
-      scratch_[t] = Buffer(floats * sizeof(float), dev_[t]);
+      scratch_[t] = Buffer(bytes, dev_[t]);
     }
-    return static_cast<float*>(scratch_[t].data());
+    return scratch_[t].data();
   }
 
   std::array<Device, 2> dev_;

@@ -66,6 +66,10 @@ void print_devices() {
     std::printf("  GPU libraries: %s, %s, %s, %s\n", cuda_runtime_version().c_str(),
                 cudnn_version().c_str(), cublas_version().c_str(), nccl_version().c_str());
   }
+  // Where `--devices auto` puts one rank's towers here (a lone rank: local rank 0 of 1).
+  const auto towers = place_towers("auto", 0, 1, static_cast<int>(gpus.size()));
+  std::printf("  Towers (--devices auto, one rank): %s and %s; --precision auto: %s\n", towers[0].str().c_str(),
+              towers[1].str().c_str(), towers[0].is_cuda() ? "tf32" : "fp32");
   std::printf("  CPU: %s dispatching to %s, %d threads\n", dnnl_version().c_str(),
               dnnl_cpu_isa().c_str(), cpu_threads());
   int size = 1;

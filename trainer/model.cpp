@@ -146,6 +146,7 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
   const int64_t n = o.batch;
   const Layout L = o.layout;
   const bool gpu = dev_[0].is_cuda();
+  const DType ad = activation_dtype(o.precision);  // of activations and their gradients
   exchange_ = gpu ? make_gpu_exchange(dev_[0], dev_[1]) : make_host_exchange();
   if (gpu) gpu_timer_ = std::make_unique<GpuTimer>();
 
@@ -165,8 +166,9 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
         tower_images_[1] = tower_images_[0];
         continue;
       }
-      images_dev_[t] = OwnedTensor(image_shape, dev_[t], il);
+      images_dev_[t] = OwnedTensor(image_shape, dev_[t], il, ad);
       tower_images_[t] = images_dev_[t].view;
+      if (ad != DType::f32) images_f32_[t] = OwnedTensor(image_shape, dev_[t], il);  // converted on the GPU
     }
     labels_dev_ = OwnedTensor(Shape{n}, dev_[0], Layout::nchw, DType::i32);
     loss_labels_ = labels_dev_.view;
@@ -179,46 +181,46 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
 
   for (int t = 0; t < kTowers; ++t) {
     const Device dev = dev_[static_cast<size_t>(t)];
-    auto act = [&](const Shape& sh) { return OwnedTensor(sh, dev, L); };
+    auto act = [&](const Shape& sh) { return OwnedTensor(sh, dev, L, ad); };
     auto tw = std::make_unique<Tower>();
     Tower& T = *tw;
     auto nm = [&](const char* layer) { return std::string(layer) + "/tower" + std::to_string(t); };
     T.conv1 = std::make_unique<Conv>(nm("conv1"), ConvSpec{3, c1, 11, 4, 0, 1}, images_->shape, L, dev,
                                      ConvOptions::first_layer(images_->layout, prec));
     const Shape s1 = T.conv1->output_shape();
-    T.relu1 = std::make_unique<Relu>(nm("relu1"), s1, L, dev);
-    T.norm1 = std::make_unique<Lrn>(nm("norm1"), m.lrn, s1, L, dev);
-    T.pool1 = std::make_unique<MaxPool>(nm("pool1"), pool, s1, L, dev);
+    T.relu1 = std::make_unique<Relu>(nm("relu1"), s1, L, dev, prec);
+    T.norm1 = std::make_unique<Lrn>(nm("norm1"), m.lrn, s1, L, dev, prec);
+    T.pool1 = std::make_unique<MaxPool>(nm("pool1"), pool, s1, L, dev, prec);
     const Shape sp1 = T.pool1->output_shape();
     const ConvOptions algo{true, L, false, o.conv_algorithm, prec};
     T.conv2 = std::make_unique<Conv>(nm("conv2"), ConvSpec{c1, c2, 5, 1, 2, 1}, sp1, L, dev, algo);
     const Shape s2 = T.conv2->output_shape();
-    T.relu2 = std::make_unique<Relu>(nm("relu2"), s2, L, dev);
-    T.norm2 = std::make_unique<Lrn>(nm("norm2"), m.lrn, s2, L, dev);
-    T.pool2 = std::make_unique<MaxPool>(nm("pool2"), pool, s2, L, dev);
+    T.relu2 = std::make_unique<Relu>(nm("relu2"), s2, L, dev, prec);
+    T.norm2 = std::make_unique<Lrn>(nm("norm2"), m.lrn, s2, L, dev, prec);
+    T.pool2 = std::make_unique<MaxPool>(nm("pool2"), pool, s2, L, dev, prec);
     const Shape sp2 = T.pool2->output_shape();
     const Shape sg3{n, 2 * c2, sp2.h(), sp2.w()};
     T.conv3 = std::make_unique<Conv>(nm("conv3"), ConvSpec{2 * c2, c3, 3, 1, 1, 1}, sg3, L, dev, algo);
     const Shape s3 = T.conv3->output_shape();
-    T.relu3 = std::make_unique<Relu>(nm("relu3"), s3, L, dev);
+    T.relu3 = std::make_unique<Relu>(nm("relu3"), s3, L, dev, prec);
     T.conv4 = std::make_unique<Conv>(nm("conv4"), ConvSpec{c3, c4, 3, 1, 1, 1}, s3, L, dev, algo);
     const Shape s4 = T.conv4->output_shape();
-    T.relu4 = std::make_unique<Relu>(nm("relu4"), s4, L, dev);
+    T.relu4 = std::make_unique<Relu>(nm("relu4"), s4, L, dev, prec);
     T.conv5 = std::make_unique<Conv>(nm("conv5"), ConvSpec{c4, c5, 3, 1, 1, 1}, s4, L, dev, algo);
     const Shape s5 = T.conv5->output_shape();
-    T.relu5 = std::make_unique<Relu>(nm("relu5"), s5, L, dev);
-    T.pool5 = std::make_unique<MaxPool>(nm("pool5"), pool, s5, L, dev);
+    T.relu5 = std::make_unique<Relu>(nm("relu5"), s5, L, dev, prec);
+    T.pool5 = std::make_unique<MaxPool>(nm("pool5"), pool, s5, L, dev, prec);
     const Shape sp5 = T.pool5->output_shape();
     const int64_t f5 = sp5.numel() / n;  // one tower's flattened pool5
     T.fc6 = std::make_unique<FullyConnected>(nm("fc6"), FcSpec{2 * f5, f}, n, dev, true, prec);
-    T.relu6 = std::make_unique<Relu>(nm("relu6"), Shape{n, f}, L, dev);
+    T.relu6 = std::make_unique<Relu>(nm("relu6"), Shape{n, f}, L, dev, prec);
     T.fc7 = std::make_unique<FullyConnected>(nm("fc7"), FcSpec{2 * f, f}, n, dev, true, prec);
-    T.relu7 = std::make_unique<Relu>(nm("relu7"), Shape{n, f}, L, dev);
+    T.relu7 = std::make_unique<Relu>(nm("relu7"), Shape{n, f}, L, dev, prec);
     T.fc8 = std::make_unique<FullyConnected>(nm("fc8"), FcSpec{2 * f, k}, n, dev, true, prec);
     if (o.dropout > 0) {
       const uint64_t seed = mix64(o.seed ^ mix64(0xd50 + static_cast<uint64_t>(t)) ^ mix64(~o.rng_stream));
-      T.drop6 = std::make_unique<Dropout>(nm("drop6"), o.dropout, Shape{n, f}, L, dev, mix64(seed + 6));
-      T.drop7 = std::make_unique<Dropout>(nm("drop7"), o.dropout, Shape{n, f}, L, dev, mix64(seed + 7));
+      T.drop6 = std::make_unique<Dropout>(nm("drop6"), o.dropout, Shape{n, f}, L, dev, mix64(seed + 6), prec);
+      T.drop7 = std::make_unique<Dropout>(nm("drop7"), o.dropout, Shape{n, f}, L, dev, mix64(seed + 7), prec);
     }
 
     T.c1 = act(s1), T.n1 = act(s1), T.p1 = act(sp1);
@@ -261,9 +263,9 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
   if (exchange_->shared()) {
     for (auto* g : {&g3_, &g6_, &g7_, &g8_}) (*g)[1].view = (*g)[0].view;  // a view; owner is [0]
   }
-  logits_ = OwnedTensor(Shape{n, m.classes}, dev_[0]);
-  dlogits_ = OwnedTensor(Shape{n, m.classes}, dev_[0]);
-  loss_ = std::make_unique<SoftmaxLoss>("loss", n, m.classes, dev_[0]);
+  logits_ = OwnedTensor(Shape{n, m.classes}, dev_[0], Layout::nchw, ad);
+  dlogits_ = OwnedTensor(Shape{n, m.classes}, dev_[0], Layout::nchw, ad);
+  loss_ = std::make_unique<SoftmaxLoss>("loss", n, m.classes, dev_[0], prec);
 
   // Timing rows in execution order.
   for (auto& tw : towers_) {
@@ -291,8 +293,15 @@ const Tensor& AlexNet::images() const { return images_.view; }
 
 void AlexNet::upload_batch() {
   if (!on_gpu()) return;
-  for (int t = 0; t < kTowers; ++t)
-    if (images_dev_[t].buffer.data()) copy_async(images_dev_[t].view, images_.view);
+  for (int t = 0; t < kTowers; ++t) {
+    if (!images_dev_[t].buffer.data()) continue;
+    if (images_f32_[t].buffer.data()) {  // bf16 towers: fp32 up, converted there
+      copy_async(images_f32_[t].view, images_.view);
+      convert_async(images_dev_[t].view, images_f32_[t].view);
+    } else {
+      copy_async(images_dev_[t].view, images_.view);
+    }
+  }
   copy_async(labels_dev_.view, labels_.view);
 }
 
@@ -379,15 +388,16 @@ void AlexNet::forward() {
   exchange_->gather({*T[0]->f8, *T[1]->f8}, {*logits_, *logits_});
 }
 
-LossStats AlexNet::loss() {
+void AlexNet::loss() {
   {
     Scope s(*this, r_loss_, false);
     loss_->forward(*logits_, loss_labels_);
   }
   Scope s(*this, r_loss_, true);
   loss_->backward(loss_labels_, *dlogits_);
-  return loss_->stats();
 }
+
+LossStats AlexNet::loss_stats() const { return loss_->stats(); }
 
 void AlexNet::l2_loss_grad() {
   Scope s(*this, r_loss_, true);

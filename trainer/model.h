@@ -31,7 +31,9 @@ struct ModelOptions {
   ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;  // conv2..conv5 (conv1 is direct)
   Device device = Device::cpu();  // tower 0, and tower 1 unless tower1_device says otherwise
   std::optional<Device> tower1_device;  // tower 1 on a GPU of its own (the 2012 split)
-  Precision precision = Precision::fp32;  // of convolutions and matrix products on GPUs
+  // On GPUs: fp32, tf32 (tensor cores in convolutions and matrix products) or bf16 (bf16
+  // activations and their gradients; fp32 weights, gradients and update).
+  Precision precision = Precision::fp32;
   uint64_t seed = 1;
   uint64_t rng_stream = 0;  // mixed into the dropout seeds: the rank, so ranks draw different masks
   InitRecipe init = InitRecipe::caffe;
@@ -71,7 +73,8 @@ class AlexNet {
   void set_training(bool training);  // dropout on (training) or off (evaluation)
   void forward();                    // images -> logits
   const Tensor& logits() const;      // (N, classes) on tower 0's device: tower 0's classes first
-  LossStats loss();                  // softmax cross-entropy on logits and labels, and its gradient
+  void loss();                       // softmax cross-entropy on logits and labels, and its gradient
+  LossStats loss_stats() const;      // of the last loss() (on a GPU: waits for them, not for backward)
   void l2_loss_grad();               // the gradient of 0.5 * sum(logits^2) (the seed's objective)
   void backward();                   // from the logits' gradient into every tower's gradients
   // Both towers; grad_scale multiplies the gradients (1/ranks turns summed gradients into means).
@@ -131,6 +134,7 @@ class AlexNet {
   OwnedTensor images_;   // (N, 3, S, S) where the caller writes (host; pinned for GPUs)
   OwnedTensor labels_;   // (N) likewise
   std::array<OwnedTensor, kTowers> images_dev_;  // (N, 3, S, S) on each tower's GPU ([1] empty when shared)
+  std::array<OwnedTensor, kTowers> images_f32_;  // (N, 3, S, S) fp32 on the GPU before conversion (bf16 only)
   OwnedTensor labels_dev_;                       // (N) on tower 0's GPU
   std::array<Tensor, kTowers> tower_images_;     // what conv1 of each tower reads
   Tensor loss_labels_;                           // what the loss reads

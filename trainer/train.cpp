@@ -262,13 +262,14 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     net.upload_batch();
     const double t1 = now_seconds();
     net.forward();
-    const LossStats ls = net.loss();
+    net.loss();  // its statistics are read below, once backward is queued
     const double t2 = now_seconds();
     dp.begin_step(step);
     net.backward();
     const double t3 = now_seconds();
     const CommTimes ct = dp.finish_backward();
     const double lr = cfg.lr.at(step);
+    const LossStats ls = net.loss_stats();
     const Agreement ag = agree(cluster, step, !std::isfinite(ls.loss), ct, cfg.handle_signals ? stop_signal() : 0);
     const double t4 = now_seconds();
     if (ag.nonfinite.empty()) {
