@@ -99,6 +99,19 @@ else
   fail "alexnet-tests not found in $dir or on PATH"
 fi
 
+# ---- 3b. NCCL across ranks (one GPU per rank: needs two GPUs)
+mpi_tests=$(find_bin alexnet-mpi-tests)
+nccl_state="skipped (needs 2 GPUs, mpirun and alexnet-mpi-tests)"
+if [ "$gpus" -ge 2 ] && [ -n "$mpi_tests" ] && command -v mpirun >/dev/null 2>&1; then
+  note "mpirun -np 2 alexnet-mpi-tests --gtest_filter='DataParallelGpu*'"
+  run_limited mpirun -np 2 --oversubscribe "$mpi_tests" --gtest_filter='DataParallelGpu*' --gtest_color=no \
+    >"$out/nccl_tests.log" 2>&1
+  rc=$?
+  nccl_state="exit $rc: $(count PASSED "$out/nccl_tests.log") passed, $(count FAILED "$out/nccl_tests.log") failed, $(count SKIPPED "$out/nccl_tests.log") skipped"
+  [ $rc -eq 0 ] || { fail "NCCL tests ($nccl_state)"; show_tail "$out/nccl_tests.log"; }
+fi
+note "NCCL: $nccl_state"
+
 # ---- 4. our benchmark: the training step, fp32 / tf32 / bf16 x batches
 declare -A ours theirs
 ours_ips() { # JSON LOG -> images/s of the train mode
@@ -186,6 +199,7 @@ fi
   echo
   echo "==================== gpu_check summary ===================="
   echo "GPUs: $gpus   GPU tests ($t_state): $t_ran ran, $t_passed passed, $t_failed failed, $t_skipped skipped"
+  echo "NCCL tests: $nccl_state"
   [ "$gpus" -eq 0 ] && [ "$t_ran" -gt 0 ] && [ "$t_skipped" -ge "$t_ran" ] && echo "   (no GPU here: skips expected)"
   printf '%-6s %6s %14s %14s %12s\n' mode batch "ours img/s" "PyTorch img/s" "ours/PyTorch"
   for p in $precisions; do
@@ -196,6 +210,14 @@ fi
     done
   done
   [ -n "$peer_note" ] && echo "PyTorch: $peer_note"
+  # The per-layer table of the last configuration that ran (the fastest mode is usually bf16 256).
+  for p in $precisions; do for b in $batches; do
+    is_number "${ours[$p,$b]:-}" && last_log=$out/bench_${p}_$b.log
+  done; done
+  if [ -n "${last_log:-}" ]; then
+    echo "per-layer times of $(basename "$last_log" .log):"
+    sed -n '/^Per-layer\|^layer /,$p' "$last_log" | head -n 40
+  fi
   echo "logs: $out"
   if [ ${#failures[@]} -eq 0 ]; then echo "RESULT: OK"
   else

@@ -1,4 +1,4 @@
-// Data parallelism under mpiexec (2 and 4 ranks, on the CPU): after training steps every rank
+// Data parallelism under mpiexec (2 and 4 ranks, on the CPU; with a GPU per rank, NCCL too): after training steps every rank
 // holds bit-identical weights; R ranks with batch b make the same updates as one process with
 // batch R*b (dropout off), with overlap on and off and with one or many buckets; buckets cover the
 // flat gradients exactly, in backward order. Every rank runs every test; failures anywhere fail
@@ -32,9 +32,25 @@ TrainConfig small_config(int64_t batch) {
   return c;
 }
 
-std::vector<float> values(AlexNet& net, int t) {
-  const Tensor v = net.params(t).all_values();
-  return std::vector<float>(v.f32(), v.f32() + v.numel());
+std::vector<float> values(AlexNet& net, int t) { return host_floats(net.params(t).all_values()); }
+
+// Whether the weights of every rank equal rank 0's, bit for bit (every rank gets the answer).
+bool identical_across_ranks(AlexNet& net, int t) {
+  std::vector<float> mine = values(net, t), root = mine;
+  MPI_Bcast(root.data(), static_cast<int>(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
+  int differs = std::memcmp(mine.data(), root.data(), mine.size() * sizeof(float)) != 0, n = 0;
+  MPI_Allreduce(&differs, &n, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  return n == 0;
+}
+
+// "" when every rank of this node has a GPU of its own (NCCL wants one GPU per rank), else why not.
+std::string gpu_per_rank(const Cluster& cluster) {
+  std::string why;
+  const auto gpus = list_gpus(&why);
+  if (gpus.empty()) return "no GPU (" + why + ")";
+  if (static_cast<int>(gpus.size()) < cluster.local_size)
+    return std::to_string(cluster.local_size) + " ranks on this node but " + std::to_string(gpus.size()) + " GPU(s)";
+  return "";
 }
 
 TEST(DataParallel, EveryRankHoldsBitIdenticalWeights) {
@@ -47,13 +63,8 @@ TEST(DataParallel, EveryRankHoldsBitIdenticalWeights) {
     c.parallel = {1.0, overlap};  // 1 MB buckets: several per tower
     AlexNet net(c.model);
     train(c, net, cluster);
-    for (int t = 0; t < 2; ++t) {
-      std::vector<float> mine = values(net, t), root = mine;
-      MPI_Bcast(root.data(), static_cast<int>(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
-      int differs = std::memcmp(mine.data(), root.data(), mine.size() * sizeof(float)) != 0, ranks_differing = 0;
-      MPI_Allreduce(&differs, &ranks_differing, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);  // every rank sees it
-      EXPECT_EQ(ranks_differing, 0) << ranks_differing << " rank(s) hold tower " << t << " weights unlike rank 0's";
-    }
+    for (int t = 0; t < 2; ++t)
+      EXPECT_TRUE(identical_across_ranks(net, t)) << "some rank holds tower " << t << " weights unlike rank 0's";
   }
 }
 
@@ -107,14 +118,10 @@ TEST(NonFinite, SkipDropsTheStepOnEveryRankAlike) {
   const TrainResult r = train(c, net, cluster);
   EXPECT_EQ(r.skipped_steps, 1);
   for (int t = 0; t < 2; ++t) {
-    std::vector<float> mine = values(net, t), root = mine;
     bool finite = true;
-    for (float v : mine) finite = finite && std::isfinite(v);
+    for (float v : values(net, t)) finite = finite && std::isfinite(v);
     EXPECT_TRUE(finite) << "tower " << t << " holds NaN/Inf after a skipped step";
-    MPI_Bcast(root.data(), static_cast<int>(root.size()), MPI_FLOAT, 0, MPI_COMM_WORLD);
-    int differs = std::memcmp(mine.data(), root.data(), mine.size() * sizeof(float)) != 0, n = 0;
-    MPI_Allreduce(&differs, &n, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    EXPECT_EQ(n, 0) << n << " rank(s) differ from rank 0 after the skip";
+    EXPECT_TRUE(identical_across_ranks(net, t)) << "ranks differ from rank 0 after the skip";
   }
 }
 
@@ -129,6 +136,55 @@ TEST(NonFinite, StopNamesStepLayerAndRankOnEveryRank) {
   try {
     train(c, net, cluster);
     ADD_FAILURE() << "no error for a NaN gradient";
+  } catch (const CollectiveError& e) {
+    const std::string want = "step 3: non-finite values: rank " + std::to_string(cluster.size - 1) +
+                             ": the first NaN/Inf gradient (backward order) is in conv4 of tower 0";
+    EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+  }
+}
+
+// On GPUs with NCCL: rank L trains both towers on GPU L; the ranks end bit-identical and equal one
+// process with the whole batch (on the same kind of GPU) within fp32 tolerance; a NaN injected on
+// the last rank is found by the GPU scan and named on every rank.
+TEST(DataParallelGpu, NcclRanksAgreeAndEqualOneProcess) {
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  const std::string why = gpu_per_rank(cluster);
+  if (!why.empty()) GTEST_SKIP() << "NCCL test skipped: " << why;
+  const Device gpu = Device::cuda(cluster.local_rank);
+  for (bool overlap : {true, false}) {
+    SCOPED_TRACE(overlap ? "overlap on" : "overlap off");
+    TrainConfig c = small_config(4);
+    c.model.device = gpu;
+    c.model.dropout = 0;
+    c.parallel = {0.5, overlap};
+    AlexNet net(c.model);
+    train(c, net, cluster);
+    TrainConfig whole = small_config(4 * cluster.size);
+    whole.model.device = gpu;
+    whole.model.dropout = 0;
+    AlexNet ref(whole.model);
+    train(whole, ref);  // alone
+    for (int t = 0; t < 2; ++t) {
+      EXPECT_TRUE(identical_across_ranks(net, t)) << "tower " << t << " differs between ranks";
+      const auto got = values(net, t), want = values(ref, t);
+      double max_abs = 0;
+      size_t bad = 0;
+      for (float w : want) max_abs = std::max(max_abs, std::fabs(double(w)));
+      for (size_t i = 0; i < want.size(); ++i)
+        bad += std::fabs(double(got[i]) - want[i]) > 1e-5 * max_abs + 1e-3 * std::fabs(double(want[i]));
+      EXPECT_EQ(bad, 0u) << "tower " << t << ": " << bad << " weights differ from one process with the whole batch";
+    }
+  }
+  TrainConfig c = small_config(4);
+  c.model.device = gpu;
+  c.steps = 4;
+  c.inject_step = 2;
+  c.inject_rank = cluster.size - 1;
+  c.inject_layer = "conv4";
+  AlexNet net(c.model);
+  try {
+    train(c, net, cluster);
+    ADD_FAILURE() << "no error for a NaN gradient on the GPU";
   } catch (const CollectiveError& e) {
     const std::string want = "step 3: non-finite values: rank " + std::to_string(cluster.size - 1) +
                              ": the first NaN/Inf gradient (backward order) is in conv4 of tower 0";
