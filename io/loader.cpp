@@ -273,8 +273,8 @@ Loader::Loader(std::shared_ptr<const ShardReader> reader, const LoaderOptions& o
   const Shape ishape{o.batch, 3, o.crop, o.crop};
   for (int k = 0; k < o.prefetch + o.threads; ++k) {
     auto slot = std::make_unique<State::Slot>();
-    slot->images = OwnedTensor(ishape, Device::cpu(), o.layout);
-    slot->labels = OwnedTensor(Shape{o.batch}, Device::cpu(), Layout::nchw, DType::i32);
+    slot->images = OwnedTensor(ishape, Device::cpu(), o.layout, DType::f32, o.pinned);
+    slot->labels = OwnedTensor(Shape{o.batch}, Device::cpu(), Layout::nchw, DType::i32, o.pinned);
     slot->batch.images = *slot->images;
     slot->batch.labels = *slot->labels;
     s.slots.push_back(std::move(slot));

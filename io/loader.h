@@ -46,6 +46,7 @@ struct LoaderOptions {
   Layout layout = Layout::nchw;  // of the images delivered
   int64_t start = 0;             // training: global stream position of the first batch
   double pca_std = 0.1;
+  bool pinned = false;           // batches in page-locked memory (for copies to GPUs)
 };
 
 struct Batch {

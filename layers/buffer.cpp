@@ -95,8 +95,8 @@ Tensor Buffer::tensor(const Shape& shape, Layout layout, DType dtype, std::size_
   return t;
 }
 
-OwnedTensor::OwnedTensor(const Shape& shape, Device device, Layout layout, DType dtype)
-    : buffer(static_cast<std::size_t>(shape.numel()) * dtype_size(dtype), device),
+OwnedTensor::OwnedTensor(const Shape& shape, Device device, Layout layout, DType dtype, bool pinned)
+    : buffer(static_cast<std::size_t>(shape.numel()) * dtype_size(dtype), device, pinned),
       view(buffer.tensor(shape, layout, dtype)) {}
 
 void copy(const Tensor& dst, const Tensor& src) {

@@ -44,7 +44,7 @@ struct OwnedTensor {
   Tensor view;
   OwnedTensor() = default;
   OwnedTensor(const Shape& shape, Device device, Layout layout = Layout::nchw,
-              DType dtype = DType::f32);
+              DType dtype = DType::f32, bool pinned = false);
   const Tensor& operator*() const { return view; }
   const Tensor* operator->() const { return &view; }
 };

@@ -6,7 +6,11 @@
 
 #include <cuda_bf16.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "cuda_check.h"
 #include "kernel_math.h"
@@ -51,6 +55,37 @@ __device__ double block_sum(double v, double* shared) {
 template <typename T>
 __global__ void add_channel_bias_k(T* y, const float* b, int64_t count, int64_t c, int64_t hw, bool cl) {
   GRID_STRIDE(i, count) y[i] = from_float<T>(as_float(y[i]) + b[cl ? i % c : (i / hw) % c]);
+}
+
+// Channels last: a 2-D grid of (32 channels) x (a chunk of rows); a block's 32 x 8 threads read
+// whole 32-channel runs of 8 rows at a time (coalesced), add up their lane in double, then the 8
+// lanes in a fixed order: one partial per (chunk, channel). The second kernel adds the chunks'
+// partials of each channel in chunk order. Deterministic, and no pass reads a row twice.
+constexpr int kLanes = 8;
+template <typename T>
+__global__ void channel_partials_k(const T* dy, double* partial, int64_t rows, int64_t c, int64_t rows_per_chunk) {
+  __shared__ double lane[kLanes][32];
+  const int64_t ch = blockIdx.x * 32 + threadIdx.x;
+  const int64_t r0 = blockIdx.y * rows_per_chunk;
+  const int64_t r1 = r0 + rows_per_chunk < rows ? r0 + rows_per_chunk : rows;
+  double acc = 0;
+  if (ch < c)
+    for (int64_t r = r0 + threadIdx.y; r < r1; r += kLanes) acc += as_float(dy[r * c + ch]);
+  lane[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && ch < c) {
+    double sum = 0;
+    for (int l = 0; l < kLanes; ++l) sum += lane[l][threadIdx.x];
+    partial[blockIdx.y * c + ch] = sum;
+  }
+}
+
+__global__ void channel_sum_partials_k(const double* partial, float* db, int64_t c, int64_t chunks) {
+  GRID_STRIDE(ch, c) {
+    double sum = 0;
+    for (int64_t k = 0; k < chunks; ++k) sum += partial[k * c + ch];
+    db[ch] = static_cast<float>(sum);
+  }
 }
 
 template <typename T>
@@ -310,11 +345,45 @@ void add_channel_bias(void* y, Elem e, const float* b, int64_t n, int64_t c, int
   dispatch(e, [&](auto t) { LAUNCH(add_channel_bias_k, n * c * hw, s, as(y, t), b, n * c * hw, c, hw, cl); });
 }
 
+// Scratch of the channels-last bias gradient's partial sums on the current GPU, grown when a
+// layer needs more (its first call). A replaced buffer is kept, not freed: queued kernels may still
+// write it.
+double* partial_sums(size_t count) {
+  static std::mutex mu;
+  static std::map<int, std::pair<double*, size_t>> buffers;
+  int device = 0;
+  CUDA_CHECK(cudaGetDevice(&device));
+  std::lock_guard<std::mutex> lock(mu);
+  auto& b = buffers[device];
+  if (b.second < count) {
+    double* p = nullptr;
+    CUDA_CHECK(cudaMalloc(&p, count * sizeof(double)));
+    b = {p, count};
+  }
+  return b.first;
+}
+
 void channel_bias_grad(const void* dy, Elem e, float* db, int64_t n, int64_t c, int64_t hw, bool cl, cudaStream_t s) {
+  if (!cl || hw * n < 64) {  // NCHW: each channel's runs are contiguous, one block per channel
+    dispatch(e, [&](auto t) {
+      channel_bias_grad_k<<<static_cast<unsigned>(c), kThreads, 0, s>>>(as(dy, t), db, n, c, hw, cl);
+      CUDA_CHECK_LAUNCH();
+    });
+    return;
+  }
+  const int64_t rows = n * hw;
+  const int64_t col_blocks = (c + 31) / 32;
+  // About 4 blocks per SM of an H100 in all, at least 64 rows per chunk.
+  int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(rows / 64, (528 + col_blocks - 1) / col_blocks));
+  const int64_t per_chunk = (rows + chunks - 1) / chunks;
+  chunks = (rows + per_chunk - 1) / per_chunk;
+  double* partial = partial_sums(static_cast<size_t>(chunks * c));
   dispatch(e, [&](auto t) {
-    channel_bias_grad_k<<<static_cast<unsigned>(c), kThreads, 0, s>>>(as(dy, t), db, n, c, hw, cl);
+    channel_partials_k<<<dim3(static_cast<unsigned>(col_blocks), static_cast<unsigned>(chunks)), dim3(32, kLanes), 0,
+                         s>>>(as(dy, t), partial, rows, c, per_chunk);
     CUDA_CHECK_LAUNCH();
   });
+  LAUNCH(channel_sum_partials_k, c, s, partial, db, c, chunks);
 }
 
 void weights_to(const float* src, void* dst, Elem to, int64_t o, int64_t i, int64_t kh, int64_t kw, bool to_ohwi,

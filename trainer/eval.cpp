@@ -68,6 +68,7 @@ int cmd_eval(const std::vector<std::string>& args) {
     LoaderOptions lo;
     lo.batch = b, lo.rank = cluster.rank, lo.ranks = cluster.size, lo.train = false, lo.view = ten ? v : -1;
     lo.crop = mo.config.input_size, lo.layout = net.images().layout, lo.threads = vm["loader-threads"].as<int>();
+    lo.pinned = net.on_gpu();
     Loader loader(reader, lo);
     if (v == 0) {
       prob.assign(static_cast<size_t>(loader.eval_batches() * b * k), 0.f);
@@ -77,8 +78,7 @@ int cmd_eval(const std::vector<std::string>& args) {
     for (int64_t step = 0;; ++step) {
       const Batch& batch = loader.next();
       if (batch.valid == 0 && step >= loader.eval_batches()) break;
-      copy(net.images(), batch.images);
-      net.upload_batch();
+      net.upload_batch(batch.images, batch.labels);
       net.forward();
       const std::vector<float> logits = host_floats(net.logits());  // GPU or bf16 logits: a host copy
       const float* z = logits.data();

@@ -154,10 +154,8 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
   const int64_t s = m.input_size;
   const Shape image_shape{n, 3, s, s};
   const Layout il = image_layout(L);
-  images_.buffer = Buffer(static_cast<size_t>(image_shape.numel()) * sizeof(float), Device::cpu(), gpu);
-  images_.view = images_.buffer.tensor(image_shape, il);
-  labels_.buffer = Buffer(static_cast<size_t>(n) * sizeof(int32_t), Device::cpu(), gpu);
-  labels_.view = labels_.buffer.tensor(Shape{n}, Layout::nchw, DType::i32);
+  images_ = OwnedTensor(image_shape, Device::cpu(), il, DType::f32, /*pinned=*/gpu);
+  labels_ = OwnedTensor(Shape{n}, Device::cpu(), Layout::nchw, DType::i32, /*pinned=*/gpu);
   tower_images_ = {images_.view, images_.view};
   loss_labels_ = labels_.view;
   if (gpu) {
@@ -291,18 +289,26 @@ AlexNet::~AlexNet() = default;
 
 const Tensor& AlexNet::images() const { return images_.view; }
 
-void AlexNet::upload_batch() {
-  if (!on_gpu()) return;
+void AlexNet::upload_batch() { upload_batch(images_.view, labels_.view); }
+
+void AlexNet::upload_batch(const Tensor& images, const Tensor& labels) {
+  check_tensor(images, images_->shape, images_->layout, DType::f32, Device::cpu(), "upload_batch", "images");
+  check_tensor(labels, labels_->shape, Layout::nchw, DType::i32, Device::cpu(), "upload_batch", "labels");
+  if (!on_gpu()) {  // the CPU towers read images_ and labels_
+    copy_async(images_.view, images);
+    copy_async(labels_.view, labels);
+    return;
+  }
   for (int t = 0; t < kTowers; ++t) {
     if (!images_dev_[t].buffer.data()) continue;
     if (images_f32_[t].buffer.data()) {  // bf16 towers: fp32 up, converted there
-      copy_async(images_f32_[t].view, images_.view);
+      copy_async(images_f32_[t].view, images);
       convert_async(images_dev_[t].view, images_f32_[t].view);
     } else {
-      copy_async(images_dev_[t].view, images_.view);
+      copy_async(images_dev_[t].view, images);
     }
   }
-  copy_async(labels_dev_.view, labels_.view);
+  copy_async(labels_dev_.view, labels);
 }
 
 void AlexNet::synchronize() {

@@ -67,6 +67,9 @@ class AlexNet {
   // Queues the copy of images() and labels() to the towers' GPUs (nothing on the CPU). The host
   // tensors may be overwritten once the step has ended (synchronize()).
   void upload_batch();
+  // The same from any host tensors of those shapes (a loader's pinned batch: no host copy); on
+  // the CPU they are copied into images() and labels().
+  void upload_batch(const Tensor& images, const Tensor& labels);
   // Waits for everything queued on the towers' GPUs (nothing on the CPU): the end of a step.
   void synchronize();
 

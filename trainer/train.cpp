@@ -197,6 +197,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     lo.shuffle = parse_shuffle(cfg.shuffle), lo.shuffle_buffer = cfg.shuffle_buffer;
     lo.threads = cfg.loader_threads, lo.prefetch = cfg.prefetch, lo.train = true;
     lo.crop = mo.config.input_size, lo.layout = net.images().layout, lo.start = st.samples_seen;
+    lo.pinned = net.on_gpu();  // the batch goes to the GPUs straight from the loader's memory
     loader = std::make_unique<Loader>(shards, lo);
   }
   res.first_step = st.step;
@@ -207,8 +208,8 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
   res.layer_backward_s.assign(res.layer_rows.size(), 0.0);
 
   // Staging for the batch: the data generator writes host memory in the model's image layout.
-  OwnedTensor images(net.images().shape, Device::cpu(), net.images().layout);
-  OwnedTensor labels(net.labels().shape, Device::cpu(), Layout::nchw, DType::i32);
+  OwnedTensor images(net.images().shape, Device::cpu(), net.images().layout, DType::f32, /*pinned=*/net.on_gpu());
+  OwnedTensor labels(net.labels().shape, Device::cpu(), Layout::nchw, DType::i32, /*pinned=*/net.on_gpu());
 
   int64_t current_step = st.step;
   if (cfg.inject_step >= 0 && !cfg.inject_layer.empty()) {
@@ -248,18 +249,19 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     Phases ph;
     const double t0 = now_seconds();
     // This rank's slice of the global batch [samples_seen, samples_seen + global_batch).
+    Tensor batch_images = *images, batch_labels = *labels;
     if (loader) {
       const Batch& b = loader->next();  // prepared in the background; here only the wait
-      copy(*images, b.images);
-      copy(*labels, b.labels);
+      batch_images = b.images, batch_labels = b.labels;  // valid until the next next()
     } else {
       data.fill(*images, *labels, st.samples_seen + cluster.rank * batch);
     }
-    if (step == cfg.inject_step && cluster.rank == cfg.inject_rank && cfg.inject_layer.empty())
+    if (step == cfg.inject_step && cluster.rank == cfg.inject_rank && cfg.inject_layer.empty()) {
+      if (batch_images.data != images->data) copy(*images, batch_images), copy(*labels, batch_labels);
       images->f32()[0] = std::numeric_limits<float>::quiet_NaN();
-    copy(net.images(), *images);
-    copy(net.labels(), *labels);
-    net.upload_batch();
+      batch_images = *images, batch_labels = *labels;
+    }
+    net.upload_batch(batch_images, batch_labels);
     const double t1 = now_seconds();
     net.forward();
     net.loss();  // its statistics are read below, once backward is queued
