@@ -6,7 +6,8 @@
 # Environment: GPU_CHECK_OUT (output folder, default gpu-check-out), TORCH_PEER (the peer script,
 # default .gpu/torch_alexnet.py beside tests/ when present; "none" skips it), GPU_CHECK_TIMEOUT
 # (seconds one command may run, default 300), GPU_CHECK_BATCHES (default "128 256"),
-# GPU_CHECK_PRECISIONS (default "fp32 tf32 bf16"): fewer rows when device time is short.
+# GPU_CHECK_PRECISIONS (default "fp32 tf32 bf16"): fewer rows when device time is short;
+# GPU_CHECK_LAYOUT=0 skips the one nchw run beside nhwc.
 # Exit status 1 when a test failed, every GPU test was skipped on a GPU host, a program is missing
 # or one of our benchmark runs failed; PyTorch's failures are reported but do not count.
 set -u
@@ -149,6 +150,21 @@ for p in $precisions; do
   done
 done
 
+# ---- 4b. the layout: --layout auto takes nhwc on GPUs; time nchw beside it once (tf32, batch 256)
+layout_line="not timed"
+if [ -n "$alexnet" ] && [ "${GPU_CHECK_LAYOUT:-1}" = 1 ]; then
+  note "alexnet bench --devices cuda:0 --precision tf32 --batch 256 --layout nchw (the other layout)"
+  run_limited "$alexnet" bench --devices cuda:0 --precision tf32 --batch 256 --layout nchw --steps 30 --warmup 5 \
+    --modes train --json "$out/bench_tf32_256_nchw.json" >"$out/bench_tf32_256_nchw.log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ] && v=$(ours_ips "$out/bench_tf32_256_nchw.json" "$out/bench_tf32_256_nchw.log"); then
+    layout_line="tf32 batch 256: nchw $v images/s, nhwc ${ours[tf32,256]:--} images/s"
+  else
+    layout_line="nchw run failed (exit $rc), see bench_tf32_256_nchw.log"
+  fi
+  unset v
+fi
+
 # ---- 5. the PyTorch peer, same configurations
 peer_note=""
 if [ "$peer" = none ]; then
@@ -200,6 +216,7 @@ fi
   echo "==================== gpu_check summary ===================="
   echo "GPUs: $gpus   GPU tests ($t_state): $t_ran ran, $t_passed passed, $t_failed failed, $t_skipped skipped"
   echo "NCCL tests: $nccl_state"
+  echo "layout: $layout_line"
   [ "$gpus" -eq 0 ] && [ "$t_ran" -gt 0 ] && [ "$t_skipped" -ge "$t_ran" ] && echo "   (no GPU here: skips expected)"
   printf '%-6s %6s %14s %14s %12s\n' mode batch "ours img/s" "PyTorch img/s" "ours/PyTorch"
   for p in $precisions; do
