@@ -48,7 +48,7 @@ Conv::Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout la
                 name_ << ": " << input.str() << " -> " << out.str() << " cannot be stored " << layout_name(in_layout)
                       << " -> " << layout_name(layout) << " (channels must be a multiple of " << kBlock << ")");
   cfg_ = {spec, input, out, in_layout, layout, device, options.need_input_grad, options.algorithm,
-          options.precision};
+          options.precision, options.relu};
   check_backend(name_, device, layout, options.precision);
   if (in_layout != layout) check_backend(name_, device, in_layout, options.precision);
   switch (device.kind) {

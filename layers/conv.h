@@ -34,9 +34,12 @@ struct ConvOptions {
   // CUDA: fp32, tf32 or bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their gradients). The
   // CPU computes in fp32 only.
   Precision precision = Precision::fp32;
+  // Forward computes y = max(conv(x, w) + b, 0): the ReLU that follows, fused (a oneDNN post-op;
+  // on GPUs in the bias pass). Backward is unchanged: the caller runs the ReLU's backward first.
+  bool relu = false;
 
-  static ConvOptions first_layer(Layout input, Precision p = Precision::fp32) {
-    return {false, input, true, ConvAlgorithm::direct, p};
+  static ConvOptions first_layer(Layout input, Precision p = Precision::fp32, bool relu = false) {
+    return {false, input, true, ConvAlgorithm::direct, p, relu};
   }
 };
 
@@ -57,6 +60,7 @@ struct ConvConfig {
   bool need_input_grad;
   ConvAlgorithm algorithm;
   Precision precision;
+  bool relu;  // forward fuses the ReLU that follows
 };
 std::unique_ptr<ConvBackend> make_conv_cpu(const ConvConfig& c);
 std::unique_ptr<ConvBackend> make_conv_cuda(const ConvConfig& c);  // CUDA builds only

@@ -46,7 +46,7 @@ class ConvCpu final : public ConvBackend {
     auto fwd_pd = DNNL_CHECK(dn::convolution_forward::primitive_desc(
         dn::convolution_forward::desc(dn::prop_kind::forward_training, alg,
                                       src_md, w_any_md, b_md, dst_md, strides, pads, pads),
-        attr, eng));
+        forward_attr(c.relu), eng));
     auto bwd_w_pd = DNNL_CHECK(dn::convolution_backward_weights::primitive_desc(
         dn::convolution_backward_weights::desc(alg, src_md, w_any_md,
                                                b_md, dst_md, strides, pads, pads),

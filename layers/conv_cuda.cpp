@@ -260,7 +260,7 @@ class ConvCuda final : public ConvBackend {
     ctx_.activate();
     run(0, {x.data, filter(w), y.data});
     const Shape& o = c_.output;
-    gpu::add_channel_bias(y.data, elem_, b.f32(), o.n(), o.c(), o.h() * o.w(), cl_, ctx_.stream());
+    gpu::add_channel_bias(y.data, elem_, b.f32(), o.n(), o.c(), o.h() * o.w(), cl_, c_.relu, ctx_.stream());
   }
 
   void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,

@@ -40,6 +40,16 @@ dnnl::primitive_attr scratchpad_attr() {
   return attr;
 }
 
+dnnl::primitive_attr forward_attr(bool relu) {
+  dnnl::primitive_attr attr = scratchpad_attr();
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
 Step::Step(dnnl::primitive prim, std::vector<std::pair<int, dnnl::memory>> args)
     : prim_(std::move(prim)) {
   for (auto& [arg, mem] : args) {

@@ -39,6 +39,8 @@ inline void bind(dnnl::memory& m, const void* p) { m.set_data_handle(const_cast<
 
 // Attributes asking for a user-provided scratchpad (we own it: no allocation inside a run).
 dnnl::primitive_attr scratchpad_attr();
+// The same, with a ReLU post-op when relu (forward primitives that fuse the following ReLU).
+dnnl::primitive_attr forward_attr(bool relu);
 
 class Step {
  public:

@@ -6,8 +6,8 @@
 namespace alexnet {
 
 FullyConnected::FullyConnected(std::string name, const FcSpec& spec, int64_t batch, Device device,
-                               bool need_input_grad, Precision precision)
-    : name_(std::move(name)), cfg_{spec, batch, device, need_input_grad, precision} {
+                               bool need_input_grad, Precision precision, bool relu)
+    : name_(std::move(name)), cfg_{spec, batch, device, need_input_grad, precision, relu} {
   ALEXNET_CHECK(batch >= 1 && spec.in_features >= 1 && spec.out_features >= 1,
                 name_ << ": batch " << batch << ", features " << spec.in_features << " -> "
                       << spec.out_features << " must all be positive");

@@ -30,6 +30,7 @@ struct FcConfig {
   Device device;
   bool need_input_grad;
   Precision precision;
+  bool relu;  // forward fuses the ReLU that follows
 };
 std::unique_ptr<FcBackend> make_fc_cpu(const FcConfig& c);
 std::unique_ptr<FcBackend> make_fc_cuda(const FcConfig& c);  // CUDA builds only
@@ -39,8 +40,10 @@ class FullyConnected {
  public:
   // precision: CUDA fp32, tf32 or bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their
   // gradients). The CPU computes in fp32 only.
+  // relu: forward computes y = max(x W^T + b, 0), the ReLU that follows fused (its backward
+  // stays the caller's).
   FullyConnected(std::string name, const FcSpec& spec, int64_t batch, Device device,
-                 bool need_input_grad = true, Precision precision = Precision::fp32);
+                 bool need_input_grad = true, Precision precision = Precision::fp32, bool relu = false);
   ~FullyConnected();
   FullyConnected(FullyConnected&&) noexcept;
   FullyConnected& operator=(FullyConnected&&) noexcept;

@@ -28,7 +28,8 @@ class FcCpu final : public FcBackend {
     auto dyt_md = md({o, n}, tag::ba);  // dy^T seen through dy's (N, O) memory
     auto db_md = md({1, o}, tag::ab);
 
-    auto fwd_pd = DNNL_CHECK(dn::matmul::primitive_desc(dn::matmul::desc(x_md, wt_md, b_md, y_md), attr, eng));
+    auto fwd_pd =
+        DNNL_CHECK(dn::matmul::primitive_desc(dn::matmul::desc(x_md, wt_md, b_md, y_md), forward_attr(c.relu), eng));
     auto bwd_w_pd = DNNL_CHECK(dn::matmul::primitive_desc(dn::matmul::desc(dyt_md, x_md, w_md), attr, eng));
     auto ones_md = md({1, n}, tag::ab);
     auto bias_pd = DNNL_CHECK(dn::matmul::primitive_desc(dn::matmul::desc(ones_md, y_md, db_md), attr, eng));

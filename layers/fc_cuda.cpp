@@ -114,7 +114,7 @@ class FcCuda final : public FcBackend {
  public:
   explicit FcCuda(const FcConfig& c)
       : ctx_(&gpu::context(c.device)), n_(c.batch), i_(c.spec.in_features), o_(c.spec.out_features),
-        need_dx_(c.need_input_grad), bf16_(c.precision == Precision::bf16) {
+        need_dx_(c.need_input_grad), bf16_(c.precision == Precision::bf16), relu_(c.relu) {
     std::ostringstream os;
     os << "fc (N " << n_ << ", I " << i_ << ") -> (N " << n_ << ", O " << o_ << "), "
        << precision_name(c.precision) << " on " << c.device.str();
@@ -141,11 +141,12 @@ class FcCuda final : public FcBackend {
     if (!bf16_) {
       fwd_.set_bias(b.data);
       call(fwd_, aligned({x.data, w.data, b.data, y.data}), w.data, x.data, y.data, "forward");
+      if (relu_) gpu::relu_forward(y.data, y.data, gpu::Elem::f32, n_ * o_, ctx_->stream());
       return;
     }
     const void* w16 = to_bf16(w);
     call(fwd_, aligned({x.data, w16, y.data}), w16, x.data, y.data, "forward");
-    gpu::add_channel_bias(y.data, gpu::Elem::bf16, b.f32(), n_, o_, 1, true, ctx_->stream());
+    gpu::add_channel_bias(y.data, gpu::Elem::bf16, b.f32(), n_, o_, 1, true, relu_, ctx_->stream());
   }
 
   void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
@@ -304,6 +305,7 @@ class FcCuda final : public FcBackend {
   int64_t n_, i_, o_;  // batch, in and out features
   bool need_dx_;
   bool bf16_;          // Precision::bf16: bf16 activations, W through w16_
+  bool relu_;          // forward applies the following ReLU
   std::string what_;   // the shapes, for error messages
   MatLayout w_lay_, dw_lay_, x_lay_, y_lay_;  // column-major views: (I, O), (I, O), (I, N), (O, N)
   std::unique_ptr<Scratch> w16_;              // bf16: the bf16 copy of W

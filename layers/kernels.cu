@@ -53,8 +53,11 @@ __device__ double block_sum(double v, double* shared) {
 }
 
 template <typename T>
-__global__ void add_channel_bias_k(T* y, const float* b, int64_t count, int64_t c, int64_t hw, bool cl) {
-  GRID_STRIDE(i, count) y[i] = from_float<T>(as_float(y[i]) + b[cl ? i % c : (i / hw) % c]);
+__global__ void add_channel_bias_k(T* y, const float* b, int64_t count, int64_t c, int64_t hw, bool cl, bool relu) {
+  GRID_STRIDE(i, count) {
+    const float v = as_float(y[i]) + b[cl ? i % c : (i / hw) % c];
+    y[i] = from_float<T>(relu && v < 0.f ? 0.f : v);
+  }
 }
 
 // Channels last: a 2-D grid of (32 channels) x (a chunk of rows); a block's 32 x 8 threads read
@@ -341,8 +344,9 @@ T* as(void* p, T) { return static_cast<T*>(p); }
 template <typename T>
 const T* as(const void* p, T) { return static_cast<const T*>(p); }
 
-void add_channel_bias(void* y, Elem e, const float* b, int64_t n, int64_t c, int64_t hw, bool cl, cudaStream_t s) {
-  dispatch(e, [&](auto t) { LAUNCH(add_channel_bias_k, n * c * hw, s, as(y, t), b, n * c * hw, c, hw, cl); });
+void add_channel_bias(void* y, Elem e, const float* b, int64_t n, int64_t c, int64_t hw, bool cl, bool relu,
+                      cudaStream_t s) {
+  dispatch(e, [&](auto t) { LAUNCH(add_channel_bias_k, n * c * hw, s, as(y, t), b, n * c * hw, c, hw, cl, relu); });
 }
 
 // Scratch of the channels-last bias gradient's partial sums on the current GPU, grown when a

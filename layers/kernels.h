@@ -15,9 +15,9 @@ namespace alexnet::gpu {
 enum class Elem { f32, bf16 };
 
 // y[n, c, p] += b[c] for every position p of the hw positions (a (rows, cols) matrix: n = rows,
-// c = cols, hw = 1, channels_last).
+// c = cols, hw = 1, channels_last); relu: then y = max(y, 0), in the same pass.
 void add_channel_bias(void* y, Elem e, const float* b, int64_t n, int64_t c, int64_t hw, bool channels_last,
-                      cudaStream_t s);
+                      bool relu, cudaStream_t s);
 // db[c] = sum over n and p of dy[n, c, p] (overwrites db; deterministic, summed in double).
 void channel_bias_grad(const void* dy, Elem e, float* db, int64_t n, int64_t c, int64_t hw, bool channels_last,
                        cudaStream_t s);

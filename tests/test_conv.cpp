@@ -115,6 +115,30 @@ TEST_P(ConvTest, BackwardMatchesReference) {
   }
 }
 
+TEST_P(ConvTest, FusedReluForward) {
+  // The ReLU that follows, applied by the convolution's forward: y = max(conv + b, 0).
+  const Backend be = GetParam();
+  std::mt19937 rng(6);
+  const ConvSpec spec{channels(be, 6), channels(be, 8), 3, 1, 1, 1};
+  const Shape in{2, spec.in_channels, 7, 6};
+  ConvOptions o = options(be);
+  o.relu = true;
+  Conv conv("conv", spec, in, be.layout, be.device, o);
+  TestTensor x(in, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), fp32_of(be)),
+      y(conv.output_shape(), be);
+  x.fill_uniform(rng, -1, 1);
+  w.fill_uniform(rng, -0.3, 0.3);
+  b.fill_uniform(rng, -0.5, 0.5);
+  y.fill_nan();
+  conv.forward(x.t(), w.t(), b.t(), y.t());
+  ref::Dims4 yd{};
+  const auto expected = ref::relu_forward(ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), spec, &yd));
+  size_t zeros = 0;
+  for (double v : expected) zeros += v == 0;
+  ASSERT_GT(zeros, expected.size() / 8) << "too few negative pre-activations to test the ReLU";
+  EXPECT_TRUE(close_for(be, y.download(), expected, 1e-5, 1e-4, conv.output_shape()));
+}
+
 TEST_P(ConvTest, FirstLayerReadsAPlainInputAndComputesNoDx) {
   // conv1: 3-channel images in a plain layout, output in the backend's layout, no dx.
   const Backend be = GetParam();

@@ -44,6 +44,24 @@ TEST_P(FcTest, ForwardAndBackwardMatchReference) {
   }
 }
 
+TEST_P(FcTest, FusedReluForward) {
+  const Backend be = GetParam();
+  std::mt19937 rng(55);
+  FullyConnected fc("fc", {40, 24}, 6, be.device, true, be.precision, /*relu=*/true);
+  TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)),
+      y(fc.output_shape(), be);
+  x.fill_uniform(rng, -1, 1);
+  w.fill_uniform(rng, -0.3, 0.3);
+  b.fill_uniform(rng, -0.5, 0.5);
+  y.fill_nan();
+  fc.forward(x.t(), w.t(), b.t(), y.t());
+  const auto expected = ref::relu_forward(ref::fc_forward(x.host(), w.host(), b.host(), 6, 40, 24));
+  size_t zeros = 0;
+  for (double v : expected) zeros += v == 0;
+  ASSERT_GT(zeros, expected.size() / 8) << "too few negative pre-activations to test the ReLU";
+  EXPECT_TRUE(close_for(be, y.download(), expected, 1e-5, 1e-4));
+}
+
 TEST_P(FcTest, AcceptsAFlattenedActivation) {
   // fc6 reads pool5's (N, C, H, W) output flattened in its memory order.
   const Backend be = GetParam();

@@ -191,6 +191,7 @@ struct ModelCase {
   Device device = Device::cpu();  // tower 0
   Device tower1 = Device::cpu();  // tower 1
   Precision precision = Precision::fp32;
+  bool fuse_relu = true;
 };
 
 std::string case_name(const ::testing::TestParamInfo<ModelCase>& info) {
@@ -198,6 +199,7 @@ std::string case_name(const ::testing::TestParamInfo<ModelCase>& info) {
   std::string name = std::string(c.device.is_cpu() ? "cpu" : "cuda") + "_" + layout_name(c.layout);
   if (c.tower1 != c.device) name += "_two_gpus";
   if (c.precision != Precision::fp32) name += std::string("_") + precision_name(c.precision);
+  if (!c.fuse_relu) name += "_unfused_relu";
   return name;
 }
 
@@ -215,6 +217,7 @@ TEST_P(ModelEquivalence, TwoTowersEqualTheSingleNetwork) {
   o.device = mc.device;
   if (mc.tower1 != mc.device) o.tower1_device = mc.tower1;
   o.precision = mc.precision;
+  o.fuse_relu = mc.fuse_relu;
   o.config.input_size = 67;
   o.config.classes = 10;
   o.config.width = GetParam().width;
@@ -268,6 +271,7 @@ TEST_P(ModelEquivalence, TwoTowersEqualTheSingleNetwork) {
 INSTANTIATE_TEST_SUITE_P(Layouts, ModelEquivalence,
                          ::testing::Values(ModelCase{Layout::nchw, 0.25}, ModelCase{Layout::nhwc, 0.25},
                                            ModelCase{Layout::nchw16c, 1.0},
+                                           ModelCase{Layout::nhwc, 0.25, Device::cpu(), Device::cpu(), Precision::fp32, false},
                                            // On GPUs: both towers on one, in each layout and precision,
                                            // and the 2012 split over two GPUs.
                                            ModelCase{Layout::nchw, 0.25, Device::cuda(0), Device::cuda(0)},

@@ -140,7 +140,10 @@ int cmd_bench(const std::vector<std::string>& args) {
     // On GPUs the host only queues work: the step ends when the GPUs are done, and its phases are
     // the layers' CUDA-event times (what is in no layer, the wait for the all-reduce, is "exposed").
     auto gpu_phases = [&](Phases& p) {
-      net.synchronize();
+      {
+        WatchScope watch("the GPUs to finish a step (NCCL all-reduces included)");
+        net.synchronize();
+      }
       const auto& f = net.forward_seconds();
       const auto& b = net.backward_seconds();
       const auto& names = net.timing_rows();

@@ -106,6 +106,9 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
       ("init", po::value<std::string>()->default_value("caffe"),
        "initialisation: caffe (N(0,.01), fc6/7 .005, biases .1) or paper (N(0,.01), biases 1)")
       ("dropout", po::value<double>()->default_value(0.5), "dropout probability of fc6 and fc7 (0: none)")
+      ("fuse-relu", po::value<std::string>()->default_value("on"),
+       "on: conv1-5, fc6 and fc7 apply their ReLU in forward (a oneDNN post-op, or in the GPU's bias pass); off: "
+       "separate ReLU layers, for comparison")
       ("bucket-mb", po::value<double>()->default_value(25), "gradient bucket size for the all-reduce (MB)")
       ("overlap", po::value<std::string>()->default_value("on"),
        "on: a bucket's all-reduce starts as soon as backward has produced it; off: after backward");
@@ -163,6 +166,9 @@ ModelOptions model_options_from(const po::variables_map& vm, const Cluster& clus
     o.seed = vm["seed"].as<uint64_t>();
     o.init = parse_init_recipe(vm["init"].as<std::string>());
     o.dropout = vm["dropout"].as<double>();
+    const std::string fuse = vm["fuse-relu"].as<std::string>();
+    ALEXNET_CHECK(fuse == "on" || fuse == "off", "--fuse-relu must be on or off, got " << fuse);
+    o.fuse_relu = fuse == "on";
     ALEXNET_CHECK(o.dropout >= 0 && o.dropout < 1, "--dropout must be in [0, 1), got " << o.dropout);
     apply_cpu_threads(vm["threads"].as<int>(), cluster);
     return 0;

@@ -160,7 +160,11 @@ CommTimes DataParallel::finish_backward() {
     for (auto& c : comms_)
       if (c) times.allreduce_s += c->take_busy_seconds();
   }
-  if (opt_.check_finite && net_.on_gpu()) read_nonfinite_flags();
+  if (opt_.check_finite && net_.on_gpu()) {
+    // Waits for the GPUs, hence for NCCL: a dead or stalled rank shows up here.
+    WatchScope watch("the GPUs to finish step " + std::to_string(step_ + 1) + "'s backward and all-reduce");
+    read_nonfinite_flags();
+  }
   times.nonfinite_layer = std::exchange(nonfinite_layer_, "");
   times.nonfinite_tower = std::exchange(nonfinite_tower_, -1);
   next_bucket_.fill(0);

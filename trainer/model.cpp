@@ -176,6 +176,7 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
                 c4 = m.conv_channels(4), c5 = m.conv_channels(5), f = m.fc_width(), k = m.classes / 2;
   const PoolSpec pool{3, 2, 0};
   const Precision prec = o.precision;
+  const bool fuse = o.fuse_relu;  // conv1-5, fc6, fc7 apply their ReLU in forward
 
   for (int t = 0; t < kTowers; ++t) {
     const Device dev = dev_[static_cast<size_t>(t)];
@@ -184,13 +185,13 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
     Tower& T = *tw;
     auto nm = [&](const char* layer) { return std::string(layer) + "/tower" + std::to_string(t); };
     T.conv1 = std::make_unique<Conv>(nm("conv1"), ConvSpec{3, c1, 11, 4, 0, 1}, images_->shape, L, dev,
-                                     ConvOptions::first_layer(images_->layout, prec));
+                                     ConvOptions::first_layer(images_->layout, prec, fuse));
     const Shape s1 = T.conv1->output_shape();
     T.relu1 = std::make_unique<Relu>(nm("relu1"), s1, L, dev, prec);
     T.norm1 = std::make_unique<Lrn>(nm("norm1"), m.lrn, s1, L, dev, prec);
     T.pool1 = std::make_unique<MaxPool>(nm("pool1"), pool, s1, L, dev, prec);
     const Shape sp1 = T.pool1->output_shape();
-    const ConvOptions algo{true, L, false, o.conv_algorithm, prec};
+    const ConvOptions algo{true, L, false, o.conv_algorithm, prec, fuse};
     T.conv2 = std::make_unique<Conv>(nm("conv2"), ConvSpec{c1, c2, 5, 1, 2, 1}, sp1, L, dev, algo);
     const Shape s2 = T.conv2->output_shape();
     T.relu2 = std::make_unique<Relu>(nm("relu2"), s2, L, dev, prec);
@@ -210,9 +211,9 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
     T.pool5 = std::make_unique<MaxPool>(nm("pool5"), pool, s5, L, dev, prec);
     const Shape sp5 = T.pool5->output_shape();
     const int64_t f5 = sp5.numel() / n;  // one tower's flattened pool5
-    T.fc6 = std::make_unique<FullyConnected>(nm("fc6"), FcSpec{2 * f5, f}, n, dev, true, prec);
+    T.fc6 = std::make_unique<FullyConnected>(nm("fc6"), FcSpec{2 * f5, f}, n, dev, true, prec, fuse);
     T.relu6 = std::make_unique<Relu>(nm("relu6"), Shape{n, f}, L, dev, prec);
-    T.fc7 = std::make_unique<FullyConnected>(nm("fc7"), FcSpec{2 * f, f}, n, dev, true, prec);
+    T.fc7 = std::make_unique<FullyConnected>(nm("fc7"), FcSpec{2 * f, f}, n, dev, true, prec, fuse);
     T.relu7 = std::make_unique<Relu>(nm("relu7"), Shape{n, f}, L, dev, prec);
     T.fc8 = std::make_unique<FullyConnected>(nm("fc8"), FcSpec{2 * f, k}, n, dev, true, prec);
     if (o.dropout > 0) {
@@ -339,17 +340,18 @@ void AlexNet::set_training(bool training) {
 
 void AlexNet::forward() {
   std::array<Tower*, kTowers> T{towers_[0].get(), towers_[1].get()};
+  const bool fuse_relu = opt_.fuse_relu;  // the ReLUs ran inside conv1-5, fc6 and fc7
   auto W = [&](int t, const char* layer) { return weight(t, layer); };
   auto B = [&](int t, const char* layer) { return bias(t, layer); };
 
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
     { Scope s(*this, X.r_conv1, false, t); X.conv1->forward(tower_images_[t], W(t, "conv1"), B(t, "conv1"), *X.c1); }
-    { Scope s(*this, X.r_relu1, false, t); X.relu1->forward(*X.c1, *X.c1); }
+    if (!fuse_relu) { Scope s(*this, X.r_relu1, false, t); X.relu1->forward(*X.c1, *X.c1); }
     { Scope s(*this, X.r_norm1, false, t); X.norm1->forward(*X.c1, *X.n1); }
     { Scope s(*this, X.r_pool1, false, t); X.pool1->forward(*X.n1, *X.p1); }
     { Scope s(*this, X.r_conv2, false, t); X.conv2->forward(*X.p1, W(t, "conv2"), B(t, "conv2"), *X.c2); }
-    { Scope s(*this, X.r_relu2, false, t); X.relu2->forward(*X.c2, *X.c2); }
+    if (!fuse_relu) { Scope s(*this, X.r_relu2, false, t); X.relu2->forward(*X.c2, *X.c2); }
     { Scope s(*this, X.r_norm2, false, t); X.norm2->forward(*X.c2, *X.n2); }
     { Scope s(*this, X.r_pool2, false, t); X.pool2->forward(*X.n2, *X.p2); }
   }
@@ -357,11 +359,11 @@ void AlexNet::forward() {
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
     { Scope s(*this, X.r_conv3, false, t); X.conv3->forward(*g3_[t], W(t, "conv3"), B(t, "conv3"), *X.c3); }
-    { Scope s(*this, X.r_relu3, false, t); X.relu3->forward(*X.c3, *X.c3); }
+    if (!fuse_relu) { Scope s(*this, X.r_relu3, false, t); X.relu3->forward(*X.c3, *X.c3); }
     { Scope s(*this, X.r_conv4, false, t); X.conv4->forward(*X.c3, W(t, "conv4"), B(t, "conv4"), *X.c4); }
-    { Scope s(*this, X.r_relu4, false, t); X.relu4->forward(*X.c4, *X.c4); }
+    if (!fuse_relu) { Scope s(*this, X.r_relu4, false, t); X.relu4->forward(*X.c4, *X.c4); }
     { Scope s(*this, X.r_conv5, false, t); X.conv5->forward(*X.c4, W(t, "conv5"), B(t, "conv5"), *X.c5); }
-    { Scope s(*this, X.r_relu5, false, t); X.relu5->forward(*X.c5, *X.c5); }
+    if (!fuse_relu) { Scope s(*this, X.r_relu5, false, t); X.relu5->forward(*X.c5, *X.c5); }
     { Scope s(*this, X.r_pool5, false, t); X.pool5->forward(*X.c5, *X.p5); }
   }
   { Scope s(*this, r_g6_, false); exchange_->gather({flat(T[0]->p5), flat(T[1]->p5)}, {*g6_[0], *g6_[1]}); }
@@ -369,7 +371,7 @@ void AlexNet::forward() {
   auto fc_block = [&](int t, FullyConnected& fc, const Tensor& in, const char* layer, Relu& relu, Dropout* drop,
                       const OwnedTensor& f, const OwnedTensor& d, int r_fc, int r_relu, int r_drop) {
     { Scope s(*this, r_fc, false, t); fc.forward(in, W(t, layer), B(t, layer), *f); }
-    { Scope s(*this, r_relu, false, t); relu.forward(*f, *f); }
+    if (!fuse_relu) { Scope s(*this, r_relu, false, t); relu.forward(*f, *f); }
     Scope s(*this, r_drop, false, t);
     if (drop) drop->forward(*f, *d);
   };

@@ -291,7 +291,12 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
                             (saved.empty() ? std::string() : ", the weights before this step are in " + saved) +
                             " (--on-nonfinite skip drops such steps instead)");
     }
-    net.synchronize();  // the step ends when the GPUs are done (nothing to wait for on the CPU)
+    {
+      // The step ends when the GPUs are done (nothing to wait for on the CPU); with NCCL a stalled
+      // rank shows up here, so the stall detector watches the wait.
+      WatchScope watch("the GPUs to finish step " + std::to_string(step + 1));
+      net.synchronize();
+    }
     const double t5 = now_seconds();
     ph = {t1 - t0, t2 - t1, t3 - t2, ct.allreduce_s, t4 - t3, t5 - t4, t5 - t0};
     if (profile) {
