@@ -82,7 +82,8 @@ struct TunedPlan {
   int64_t workspace = 0;  // bytes
 };
 
-// Which engines the precision and algorithm allow. fp32 keeps off tensor cores; tf32 (whose
+// Which engines the precision and algorithm allow (direct: neither Winograd nor FFT transforms;
+// automatic: any). fp32 keeps off tensor cores; tf32 (whose
 // engines carry the tensor-core note) and bf16 use them. Engines that down-convert inputs (to
 // fp16/bf16) or reduce in lower precision than float are never used.
 bool allowed(const gpu::EngineCandidate& e, const Problem& p) {
@@ -90,7 +91,7 @@ bool allowed(const gpu::EngineCandidate& e, const Problem& p) {
                         e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_6x6) ||
                         e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_13x13);
   if (p.algorithm == ConvAlgorithm::winograd && !winograd) return false;
-  if (p.algorithm == ConvAlgorithm::direct && winograd) return false;
+  if (p.algorithm == ConvAlgorithm::direct && (winograd || e.has(CUDNN_NUMERICAL_NOTE_FFT))) return false;
   if (e.has(CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS) || e.has(CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION))
     return false;
   if (p.precision == Precision::fp32) return !e.has(CUDNN_NUMERICAL_NOTE_TENSOR_CORE);
@@ -132,7 +133,10 @@ std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built
   std::size_t best = built.size();
   float best_ms = std::numeric_limits<float>::infinity();
   for (std::size_t i = 0; i < built.size(); ++i) {
-    if (pack.try_execute(ctx.cudnn(), built[i].plan, kUids, data, work.data()) != CUDNN_STATUS_SUCCESS) continue;
+    if (pack.try_execute(ctx.cudnn(), built[i].plan, kUids, data, work.data()) != CUDNN_STATUS_SUCCESS) {
+      (void)cudaGetLastError();  // a refused plan must not leave an error for our next launch to report
+      continue;
+    }
     bool ok = true;
     CUDA_CHECK(cudaEventRecord(start.get(), ctx.stream()));
     for (int r = 0; r < kTimedRuns && ok; ++r)
@@ -141,6 +145,7 @@ std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built
     CUDA_CHECK(cudaEventSynchronize(stop.get()));
     float ms = 0;
     CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    if (!ok) (void)cudaGetLastError();
     if (ok && ms < best_ms) {
       best_ms = ms;
       best = i;
@@ -164,28 +169,39 @@ std::shared_ptr<const TunedPlan> tune(const Problem& p, gpu::Context& ctx) {
 
   // Engines compiled at run time take seconds to build: tried only when no other one works.
   const auto limit = static_cast<int64_t>(gpu::workspace_limit());
-  std::size_t allowed_count = 0;
+  std::size_t allowed_count = 0, no_plan = 0, too_big = 0;
+  std::string engines;  // "28 (tensor_core), ..." of the allowed ones, for the error message
   std::vector<Built> built;
   for (int pass = 0; pass < 2 && built.empty(); ++pass) {
     for (auto& c : found.candidates) {
-      if (built.size() >= kMaxTimed) break;
+      // Runtime-compiled engines take seconds each to build: two at most.
+      if (built.size() >= (pass == 0 ? kMaxTimed : std::size_t{2})) break;
       if (!allowed(c, p) || c.has(CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION) != (pass == 1)) continue;
       ++allowed_count;
       const auto same_engine = [&](const Built& b) { return b.candidate->engine == c.engine; };
       if (c.mode == CUDNN_HEUR_MODE_FALLBACK && std::any_of(built.begin(), built.end(), same_engine))
         continue;  // mode A's configuration of this engine is already in
+      if (engines.size() < 300) engines += (engines.empty() ? "" : ", ") + std::to_string(c.engine) + " (" + c.notes() + ")";
       BackendDescriptor plan = gpu::try_make_plan(ctx.cudnn(), c.config);
-      if (!plan) continue;
+      if (!plan) {
+        ++no_plan;
+        continue;
+      }
       const int64_t ws = gpu::plan_workspace_bytes(plan);
-      if (ws < 0 || ws > limit) continue;
+      if (ws < 0 || ws > limit) {
+        ++too_big;
+        continue;
+      }
       built.push_back({&c, std::move(plan), ws});
     }
   }
   ALEXNET_CHECK(!built.empty(), "no cuDNN engine for " << p.describe() << ": the heuristics proposed "
                                     << found.candidates.size() << " configurations, " << allowed_count
                                     << " allowed by " << precision_name(p.precision) << "/"
-                                    << conv_algorithm_name(p.algorithm) << ", none could be built within the "
-                                    << (limit >> 20) << " MiB workspace limit (ALEXNET_GPU_WORKSPACE_MB)");
+                                    << conv_algorithm_name(p.algorithm) << " [" << engines << "]; " << no_plan
+                                    << " gave no plan, " << too_big << " needed more than the " << (limit >> 20)
+                                    << " MiB workspace limit (ALEXNET_GPU_WORKSPACE_MB); cuDNN says: "
+                                    << gpu::cudnn_last_error());
   const std::size_t best = built.size() == 1 ? 0 : fastest(p, ctx, built);
   Built& b = built[best];
   t->config = std::move(b.candidate->config);

@@ -217,7 +217,7 @@ class FcCuda final : public FcBackend {
       if (res[k].state != CUBLAS_STATUS_SUCCESS || res[k].workspaceSize > ws_size) continue;
       const float ms = time_ms(
           [&] { return p.run(ctx_->lt(), &res[k].algo, a, b, d, ws, ws_size, s) == CUBLAS_STATUS_SUCCESS; }, s,
-          cls == kAligned ? kTimedRuns : 0);
+          cls == kAligned ? kTimedRuns : 1);  // kAny: run once more and wait, so a fault shows here
       if (ms < 0) {
         (void)cudaGetLastError();  // a refused candidate leaves nothing behind
         continue;
