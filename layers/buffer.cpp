@@ -108,7 +108,13 @@ void copy(const Tensor& dst, const Tensor& src) {
     return;
   }
 #ifdef ALEXNET_HAVE_CUDA
-  CUDA_CHECK(cudaMemcpy(dst.data, src.data, src.bytes(), cudaMemcpyDefault));
+  // On the stream of the GPU involved (the destination's when both are GPUs), after the work
+  // queued there; a source on another GPU is waited for first. Then wait for the copy itself.
+  const Device& on = dst.device.is_cuda() ? dst.device : src.device;
+  if (src.device.is_cuda() && src.device != on) synchronize(src.device);
+  const gpu::Context& ctx = gpu::context(on);
+  CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, src.bytes(), cudaMemcpyDefault, ctx.stream()));
+  CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
 #else
   throw Error("copy between " + src.device.str() + " and " + dst.device.str() +
               ": this build has no CUDA backend");

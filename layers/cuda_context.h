@@ -26,8 +26,8 @@ class Context {
   int device() const { return device_; }
   // Makes this GPU current on the calling thread (cheap; every backend call starts with it).
   void activate() const;
-  // A blocking stream: ordered with the legacy default stream, so synchronous copies (copy(),
-  // cudaMemcpy) see every layer's work without further synchronisation.
+  // A blocking stream: ordered with its GPU's legacy default stream (where Buffer's zero fill
+  // runs). copy() and copy_async() queue on it, so they come after the layers' work.
   cudaStream_t stream() const { return stream_; }
   cudnnHandle_t cudnn() const { return cudnn_; }
   cublasLtHandle_t lt() const { return lt_; }

@@ -44,9 +44,11 @@ int GpuTimer::begin(const Device& d) {
     if (I.used == I.pool.size()) {
       I.pool.push_back(s);
     } else {
+      cudaSetDevice(I.pool[I.used].device);  // events are destroyed on their own device
       cudaEventDestroy(I.pool[I.used].start);
       cudaEventDestroy(I.pool[I.used].stop);
       I.pool[I.used] = s;
+      ctx.activate();
     }
   }
   Impl::Span& s = I.pool[I.used];

@@ -68,7 +68,7 @@ ALEXNET_HD inline float pool_max(const T* x, int64_t n, int64_t c, int64_t oh, i
     for (int64_t w = w0; w < w0 + k; ++w) {
       if (w < 0 || w >= W) continue;
       const float v = as_float(x[act_index(n, c, h * W + w, C, H * W, cl)]);
-      if (at < 0 || v > best) {
+      if (at < 0 || v > best || (v != v && best == best)) {  // a NaN wins (and stays), as on the CPU
         best = v;
         at = static_cast<int32_t>(h * W + w);
       }

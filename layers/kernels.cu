@@ -127,9 +127,10 @@ __global__ void convert_k(const S* src, D* dst, int64_t count) {
   GRID_STRIDE(i, count) dst[i] = from_float<D>(as_float(src[i]));
 }
 
+// NaN passes through, as on the CPU (so a NaN activation still shows in the loss).
 template <typename T>
 __global__ void relu_forward_k(const T* x, T* y, int64_t count) {
-  GRID_STRIDE(i, count) y[i] = as_float(x[i]) > 0.f ? x[i] : from_float<T>(0.f);
+  GRID_STRIDE(i, count) y[i] = !(as_float(x[i]) <= 0.f) ? x[i] : from_float<T>(0.f);
 }
 
 template <typename T>

@@ -30,7 +30,9 @@ class SoftmaxLossCuda final : public SoftmaxLossBackend {
     CUDA_CHECK(cudaEventCreateWithFlags(&copied_, cudaEventDisableTiming));
   }
   ~SoftmaxLossCuda() override {
-    if (copied_) cudaEventDestroy(copied_);
+    if (!copied_) return;
+    cudaSetDevice(ctx_.device());  // errors ignored: destructors never throw
+    cudaEventDestroy(copied_);
   }
 
   void forward(const Tensor& logits, const Tensor& labels) override {

@@ -33,6 +33,7 @@ class NcclCommunicator final : public Communicator {
 
   ~NcclCommunicator() override {
     // Destructors never throw: failures here are ignored (the job is ending).
+    cudaSetDevice(device_);
     if (comm_) ncclCommDestroy(comm_);
     if (ready_) cudaEventDestroy(ready_);
     if (done_) cudaEventDestroy(done_);

@@ -94,7 +94,7 @@ class TwoGpuExchange final : public TowerExchange {
     for (int t = 0; t < 2; ++t) {
       if (t == 1 && out[1].data == out[0].data) break;
       const int d = out[t].device == dev_[0] ? 0 : 1;
-      for (int h = 0; h < 2; ++h) copy_rows(at(out[t], h * g.inner), 2 * g.inner, in[h].data, g.inner, g, d, es);
+      for (int h = 0; h < 2; ++h) copy_rows(at(out[t], h * g.inner), 2 * g.inner, in[h].data, g.inner, g, d, h, es);
     }
     cross_wait();
   }
@@ -107,7 +107,7 @@ class TwoGpuExchange final : public TowerExchange {
     for (int t = 0; t < 2; ++t) {
       // The other tower's gradient for my half, brought here, then added to mine.
       void* other = scratch(t, static_cast<size_t>(g.outer * g.inner) * es);
-      copy_rows(other, g.inner, at(gout[1 - t], t * g.inner), 2 * g.inner, g, t, es);
+      copy_rows(other, g.inner, at(gout[1 - t], t * g.inner), 2 * g.inner, g, t, 1 - t, es);
       gpu::context(dev_[t]);
       gpu::exchange_add_half(gout[t].data, t, other, gin[t].data, gpu::elem_of(gout[t].dtype), g.outer, g.inner,
                              stream_[t]);
@@ -120,7 +120,8 @@ class TwoGpuExchange final : public TowerExchange {
     for (int t = 0; t < 2; ++t) check_half(g, gin[t], dev_[t], "gradient");
     const size_t es = dtype_size(grad.dtype);
     cross_wait();
-    for (int t = 0; t < 2; ++t) copy_rows(gin[t].data, g.inner, at(grad, t * g.inner), 2 * g.inner, g, t, es);
+    const int from = grad.device == dev_[0] ? 0 : 1;
+    for (int t = 0; t < 2; ++t) copy_rows(gin[t].data, g.inner, at(grad, t * g.inner), 2 * g.inner, g, t, from, es);
     cross_wait();
   }
 
@@ -144,15 +145,25 @@ class TwoGpuExchange final : public TowerExchange {
     return static_cast<char*>(t.data) + static_cast<size_t>(offset) * dtype_size(t.dtype);
   }
 
-  // rows of `inner` elements of es bytes, from src (row pitch src_pitch elements) to dst
-  // (dst_pitch), on tower `on`'s stream; either side may be on the other GPU.
+  // rows of `inner` elements of es bytes, from src on tower `from`'s GPU (row pitch src_pitch
+  // elements) to dst on tower `on`'s (dst_pitch), queued on tower `on`'s stream. Between the two
+  // GPUs a peer copy (direct over peer access, else staged by the driver).
   void copy_rows(void* dst, int64_t dst_pitch, const void* src, int64_t src_pitch, const ExchangeGeometry& g, int on,
-                 size_t es) {
+                 int from, size_t es) {
     gpu::context(dev_[on]);
-    const size_t f = es;
-    CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_pitch) * f, src, static_cast<size_t>(src_pitch) * f,
-                                 static_cast<size_t>(g.inner) * f, static_cast<size_t>(g.outer), cudaMemcpyDefault,
-                                 stream_[on]));
+    const size_t width = static_cast<size_t>(g.inner) * es, rows = static_cast<size_t>(g.outer);
+    if (on == from) {
+      CUDA_CHECK(cudaMemcpy2DAsync(dst, static_cast<size_t>(dst_pitch) * es, src, static_cast<size_t>(src_pitch) * es,
+                                   width, rows, cudaMemcpyDeviceToDevice, stream_[on]));
+      return;
+    }
+    cudaMemcpy3DPeerParms p{};
+    p.srcPtr = cudaPitchedPtr{const_cast<void*>(src), static_cast<size_t>(src_pitch) * es, width, rows};
+    p.srcDevice = dev_[from].index;
+    p.dstPtr = cudaPitchedPtr{dst, static_cast<size_t>(dst_pitch) * es, width, rows};
+    p.dstDevice = dev_[on].index;
+    p.extent = cudaExtent{width, rows, 1};
+    CUDA_CHECK(cudaMemcpy3DPeerAsync(&p, stream_[on]));
   }
 
   void* scratch(int t, size_t bytes) {
