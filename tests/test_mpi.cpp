@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "data_parallel.h"
@@ -190,6 +191,22 @@ TEST(DataParallelGpu, NcclRanksAgreeAndEqualOneProcess) {
                              ": the first NaN/Inf gradient (backward order) is in conv4 of tower 0";
     EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
   }
+}
+
+// Slurm's --gpus-per-task gives each rank its own CUDA_VISIBLE_DEVICES: the ranks of a node then
+// see different GPU sets and each places its towers among its own.
+TEST(Placement, RanksWithTheirOwnVisibleGpusAreDetected) {
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  const char* before = std::getenv("CUDA_VISIBLE_DEVICES");
+  const std::string saved = before ? before : "";
+  const std::string mine = std::to_string(2 * cluster.local_rank) + "," + std::to_string(2 * cluster.local_rank + 1);
+  setenv("CUDA_VISIBLE_DEVICES", mine.c_str(), 1);
+  EXPECT_EQ(gpus_per_rank(cluster), cluster.local_size > 1);
+  setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3", 1);
+  EXPECT_FALSE(gpus_per_rank(cluster));
+  unsetenv("CUDA_VISIBLE_DEVICES");
+  EXPECT_FALSE(gpus_per_rank(cluster));
+  if (before) setenv("CUDA_VISIBLE_DEVICES", saved.c_str(), 1);
 }
 
 TEST(DataParallel, BucketsCoverTheGradientsInBackwardOrder) {

@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <cctype>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -9,6 +11,7 @@
 #include <boost/any.hpp>
 
 #include "device.h"
+#include "mpi_check.h"
 
 #include <mpi.h>
 
@@ -153,7 +156,10 @@ ModelOptions model_options_from(const po::variables_map& vm, const Cluster& clus
     ALEXNET_CHECK(o.batch >= 1, "--batch must be at least 1, got " << o.batch);
     std::string why;
     const auto gpus = static_cast<int>(list_gpus(&why).size());
-    const auto towers = place_towers(vm["devices"].as<std::string>(), cluster.local_rank, cluster.local_size, gpus);
+    // Ranks that each see their own GPUs (Slurm's --gpus-per-task) place their towers among them.
+    const bool own = gpus_per_rank(cluster);
+    const auto towers = place_towers(vm["devices"].as<std::string>(), own ? 0 : cluster.local_rank,
+                                     own ? 1 : cluster.local_size, gpus);
     o.device = towers[0];
     if (towers[1] != towers[0]) o.tower1_device = towers[1];
     const std::string precision = vm["precision"].as<std::string>();
@@ -185,6 +191,20 @@ void apply_cpu_threads(int requested, const Cluster& cluster) {
     set_cpu_threads(threads);
     return 0;
   });
+}
+
+bool gpus_per_rank(const Cluster& c) {
+  if (c.alone() || c.local_size == 1) return false;
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  // The same binary on every rank: std::hash gives every rank the same value for the same text.
+  const auto mine = static_cast<unsigned long long>(visible ? std::hash<std::string>{}(visible) : 0);
+  MPI_Comm local;
+  MPI_CHECK(MPI_Comm_split_type(c.world, MPI_COMM_TYPE_SHARED, c.rank, MPI_INFO_NULL, &local));
+  unsigned long long lo = 0, hi = 0;
+  MPI_CHECK(MPI_Allreduce(&mine, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, local));
+  MPI_CHECK(MPI_Allreduce(&mine, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, local));
+  MPI_Comm_free(&local);
+  return lo != hi;
 }
 
 std::array<Device, 2> place_towers(const std::string& text, int local_rank, int local_size, int gpus) {

@@ -52,6 +52,10 @@ void add_run_options(boost::program_options::options_description& desc, int64_t 
 // The devices of a rank's two towers from --devices (see its help), the rank's place on its node
 // and the GPUs it sees. Throws Error naming the flag when the placement cannot be made.
 std::array<Device, 2> place_towers(const std::string& text, int local_rank, int local_size, int gpus);
+// Whether the ranks of this node see different GPU sets (CUDA_VISIBLE_DEVICES differs between
+// them, as with Slurm's --gpus-per-task): then each rank places its towers among its own GPUs, as
+// if alone on the node. Collective over the node's ranks.
+bool gpus_per_rank(const Cluster& c);
 
 ModelOptions model_options_from(const boost::program_options::variables_map& vm, const Cluster& cluster);
 DataParallelOptions data_parallel_from(const boost::program_options::variables_map& vm);
