@@ -126,9 +126,11 @@ TEST(NonFinite, SkipDropsTheStepOnEveryRankAlike) {
   }
 }
 
-TEST(NonFinite, StopNamesStepLayerAndRankOnEveryRank) {
-  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+// A NaN put into conv4's gradient on the last rank at the third step stops every rank, naming the
+// step, the layer and the rank.
+void expect_nan_stop_named(const Device& device, const Cluster& cluster) {
   TrainConfig c = small_config(4);
+  c.model.device = device;
   c.steps = 4;
   c.inject_step = 2;  // the third step
   c.inject_rank = cluster.size - 1;
@@ -136,12 +138,16 @@ TEST(NonFinite, StopNamesStepLayerAndRankOnEveryRank) {
   AlexNet net(c.model);
   try {
     train(c, net, cluster);
-    ADD_FAILURE() << "no error for a NaN gradient";
+    ADD_FAILURE() << "no error for a NaN gradient on " << device.str();
   } catch (const CollectiveError& e) {
     const std::string want = "step 3: non-finite values: rank " + std::to_string(cluster.size - 1) +
                              ": the first NaN/Inf gradient (backward order) is in conv4 of tower 0";
     EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
   }
+}
+
+TEST(NonFinite, StopNamesStepLayerAndRankOnEveryRank) {
+  expect_nan_stop_named(Device::cpu(), Cluster::from(MPI_COMM_WORLD));
 }
 
 // On GPUs with NCCL: rank L trains both towers on GPU L; the ranks end bit-identical and equal one
@@ -176,21 +182,7 @@ TEST(DataParallelGpu, NcclRanksAgreeAndEqualOneProcess) {
       EXPECT_EQ(bad, 0u) << "tower " << t << ": " << bad << " weights differ from one process with the whole batch";
     }
   }
-  TrainConfig c = small_config(4);
-  c.model.device = gpu;
-  c.steps = 4;
-  c.inject_step = 2;
-  c.inject_rank = cluster.size - 1;
-  c.inject_layer = "conv4";
-  AlexNet net(c.model);
-  try {
-    train(c, net, cluster);
-    ADD_FAILURE() << "no error for a NaN gradient on the GPU";
-  } catch (const CollectiveError& e) {
-    const std::string want = "step 3: non-finite values: rank " + std::to_string(cluster.size - 1) +
-                             ": the first NaN/Inf gradient (backward order) is in conv4 of tower 0";
-    EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
-  }
+  expect_nan_stop_named(gpu, cluster);
 }
 
 // Slurm's --gpus-per-task gives each rank its own CUDA_VISIBLE_DEVICES: the ranks of a node then
