@@ -179,6 +179,9 @@ else
   pbatch=--batch; has --batches && pbatch=--batches
   pwarm=(); if has --burn-in; then pwarm=(--burn-in 10); elif has --warmup; then pwarm=(--warmup 10); fi
   pmodes=(); has --modes && pmodes=(--modes train)
+  # The peer: eager, cudnn.benchmark (the script's default on CUDA), channels-last.
+  pmodes+=($(has --channels-last && echo --channels-last))
+  pmodes+=($(has --no-layers && echo --no-layers))  # no per-layer breakdown: device time is short
   for p in $precisions; do
     if has --precision; then pprec=(--precision "$p")
     elif has --amp; then
