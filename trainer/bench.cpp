@@ -46,8 +46,6 @@ void fill_random_batch(AlexNet& net, uint64_t seed) {
     l[i] = static_cast<int32_t>(mix64(seed ^ mix64(static_cast<uint64_t>(i) + 77)) % static_cast<uint64_t>(classes));
 }
 
-bool backward_mode(const std::string& mode) { return mode != "forward"; }
-
 void print_layer_table(const ModeResult& r, std::vector<std::string> rows, int64_t batch) {
   std::vector<double> f, b;
   double sum = 0;
@@ -161,7 +159,10 @@ int cmd_bench(const std::vector<std::string>& args) {
       else if (backward) net.l2_loss_grad();
       const double t1 = now_seconds();
       p.forward = t1 - t0;
-      if (!backward) return p;
+      if (!backward) {
+        if (net.on_gpu()) gpu_phases(p);
+        return p;
+      }
       dp.begin_step(i);
       net.backward();
       const double t2 = now_seconds();
@@ -182,11 +183,10 @@ int cmd_bench(const std::vector<std::string>& args) {
       net.clear_timing();
       const double t0 = now_seconds();
       Phases p = step(i);
-      if (!backward_mode(mode) && net.on_gpu()) gpu_phases(p);
       const double dt = now_seconds() - t0;
       if (i < warmup) continue;
       p.step = dt;
-      if (net.on_gpu() && backward_mode(mode)) p.exposed = std::max(0.0, dt - p.forward - p.backward - p.update);
+      if (net.on_gpu() && backward) p.exposed = std::max(0.0, dt - p.forward - p.backward - p.update);
       r.phases.push_back(p);
       r.step_s.push_back(dt);
       for (size_t k = 0; k < rows.size(); ++k) {
