@@ -186,4 +186,32 @@ std::vector<float> host_floats(const Tensor& t) {
   return out;
 }
 
+void convert_layout(const Tensor& dst, const Tensor& src) {
+  const Shape& s = src.shape;
+  ALEXNET_CHECK(s.rank() == 4 && dst.shape == s && dst.dtype == src.dtype && dst.device == src.device,
+                "convert_layout: " << src.str() << " to " << dst.str());
+  if (dst.layout == src.layout) return copy_async(dst, src);
+  if (src.device.is_cpu()) {
+    ALEXNET_CHECK(src.dtype == DType::f32, "convert_layout on the CPU: " << src.str() << " is not f32");
+    const float* in = src.f32();
+    float* out = dst.f32();
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t n = 0; n < s.n(); ++n)
+      for (int64_t c = 0; c < s.c(); ++c)
+        for (int64_t h = 0; h < s.h(); ++h)
+          for (int64_t w = 0; w < s.w(); ++w)
+            out[offset4(s, dst.layout, n, c, h, w)] = in[offset4(s, src.layout, n, c, h, w)];
+    return;
+  }
+#ifdef ALEXNET_HAVE_CUDA
+  auto plain = [](Layout l) { return l == Layout::nchw || l == Layout::nhwc; };
+  ALEXNET_CHECK(plain(dst.layout) && plain(src.layout), "convert_layout on a GPU: " << src.str() << " to " << dst.str());
+  const gpu::Context& ctx = gpu::context(src.device);
+  gpu::transpose_channels(src.data, dst.data, gpu::elem_of(src.dtype), s.n(), s.c(), s.h() * s.w(),
+                          src.layout == Layout::nhwc, ctx.stream());
+#else
+  throw Error("convert_layout on " + src.device.str() + ": this build has no CUDA backend");
+#endif
+}
+
 }  // namespace alexnet

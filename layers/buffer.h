@@ -65,6 +65,10 @@ Tensor host_view(const Tensor& t, OwnedTensor& staging);
 // queued on a GPU's stream like copy_async(), immediate on the CPU.
 void convert_async(const Tensor& dst, const Tensor& src);
 
+// dst = src for two 4-D tensors of one shape, dtype and device in different layouts (any layout
+// on the CPU; NCHW and NHWC on a GPU, queued on its stream).
+void convert_layout(const Tensor& dst, const Tensor& src);
+
 // The values of an f32 or bf16 tensor anywhere, as host floats in memory order (synchronous).
 std::vector<float> host_floats(const Tensor& t);
 

@@ -122,6 +122,18 @@ __global__ void weights_k(const S* src, D* dst, int64_t o, int64_t ic, int64_t k
   }
 }
 
+// j indexes dst; the element's (n, c, p) read from src in the other order.
+template <typename T>
+__global__ void transpose_channels_k(const T* src, T* dst, int64_t n, int64_t c, int64_t hw, bool from_cl) {
+  GRID_STRIDE(j, n * c * hw) {
+    const bool dst_cl = !from_cl;
+    const int64_t ch = dst_cl ? j % c : (j / hw) % c;
+    const int64_t p = dst_cl ? (j / c) % hw : j % hw;
+    const int64_t s = j / (c * hw);
+    dst[j] = src[kmath::act_index(s, ch, p, c, hw, from_cl)];
+  }
+}
+
 template <typename S, typename D>
 __global__ void convert_k(const S* src, D* dst, int64_t count) {
   GRID_STRIDE(i, count) dst[i] = from_float<D>(as_float(src[i]));
@@ -399,6 +411,11 @@ void weights_to(const float* src, void* dst, Elem to, int64_t o, int64_t i, int6
 void weights_grad_from(const void* src, Elem from, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw,
                        bool from_ohwi, cudaStream_t s) {
   dispatch(from, [&](auto t) { LAUNCH(weights_k, o * i * kh * kw, s, as(src, t), dst, o, i, kh, kw, !from_ohwi, true); });
+}
+
+void transpose_channels(const void* src, void* dst, Elem e, int64_t n, int64_t c, int64_t hw, bool from_cl,
+                        cudaStream_t s) {
+  dispatch(e, [&](auto t) { LAUNCH(transpose_channels_k, n * c * hw, s, as(src, t), as(dst, t), n, c, hw, from_cl); });
 }
 
 void convert(const void* src, Elem from, void* dst, Elem to, int64_t count, cudaStream_t s) {

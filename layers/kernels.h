@@ -28,6 +28,9 @@ void weights_to(const float* src, void* dst, Elem to, int64_t o, int64_t i, int6
 // A weight gradient in `from` ((O, KH, KW, I) when from_ohwi) -> fp32 (O, I, KH, KW).
 void weights_grad_from(const void* src, Elem from, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw,
                        bool from_ohwi, cudaStream_t s);
+// (N, C, HW) between NCHW and NHWC: from_channels_last says which one src is (dst is the other).
+void transpose_channels(const void* src, void* dst, Elem e, int64_t n, int64_t c, int64_t hw, bool from_channels_last,
+                        cudaStream_t s);
 // dst = src converted element by element (round to nearest even into bf16).
 void convert(const void* src, Elem from, void* dst, Elem to, int64_t count, cudaStream_t s);
 

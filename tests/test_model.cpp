@@ -48,9 +48,10 @@ Vec lrn_halves(const Vec& x, const ref::Dims4& d, const LrnSpec& s, const Vec* d
   return out;
 }
 
-// The model's fc6 input order: per image, tower 0's pool5 half flattened in the layout's memory
+// The model's fc6 input order, whatever its layout: per image, tower 0's pool5 half in (C, H, W)
 // order, then tower 1's. Returns (N, 2 * F5) from the NCHW reference pool5, and back.
-Vec gather_features(const Vec& p5, const ref::Dims4& d, Layout layout) {
+Vec gather_features(const Vec& p5, const ref::Dims4& d) {
+  const Layout layout = Layout::nchw;
   const int64_t half = d.c / 2, f5 = half * d.h * d.w;
   const Shape hs{d.n, half, d.h, d.w};
   Vec out(static_cast<size_t>(d.n * 2 * f5));
@@ -63,7 +64,8 @@ Vec gather_features(const Vec& p5, const ref::Dims4& d, Layout layout) {
   return out;
 }
 
-Vec scatter_features(const Vec& g, const ref::Dims4& d, Layout layout) {
+Vec scatter_features(const Vec& g, const ref::Dims4& d) {
+  const Layout layout = Layout::nchw;
   const int64_t half = d.c / 2, f5 = half * d.h * d.w;
   const Shape hs{d.n, half, d.h, d.w};
   Vec out(static_cast<size_t>(d.size()));
@@ -127,7 +129,7 @@ RefOut reference(AlexNet& net, const Vec& images, const std::vector<int32_t>& la
   Vec a5 = ref::relu_forward(ref::conv_forward(a4, d4, W("conv5"), B("conv5"), k5, &d5));
   Vec p5 = ref::maxpool_forward(a5, d5, pool, &dp5, &am5);
   const int64_t f6in = dp5.c * dp5.h * dp5.w;
-  Vec g6 = gather_features(p5, dp5, o.layout);
+  Vec g6 = gather_features(p5, dp5);
   Vec a6 = ref::relu_forward(ref::fc_forward(g6, W("fc6"), B("fc6"), n, f6in, 2 * f));
   Vec a7 = ref::relu_forward(ref::fc_forward(a6, W("fc7"), B("fc7"), n, 2 * f, 2 * f));
   RefOut out;
@@ -147,7 +149,7 @@ RefOut reference(AlexNet& net, const Vec& images, const std::vector<int32_t>& la
   keep("fc7");
   ref::fc_backward(g6, W("fc6"), ref::relu_backward(a6, dx), n, f6in, 2 * f, &dx, &dw, &db);
   keep("fc6");
-  Vec dp5v = scatter_features(dx, dp5, o.layout);
+  Vec dp5v = scatter_features(dx, dp5);
   Vec da5 = ref::relu_backward(a5, ref::maxpool_backward(dp5v, am5, d5.size()));
   ref::conv_backward(a4, d4, W("conv5"), da5, k5, &dx, &dw, &db);
   keep("conv5");
@@ -280,6 +282,79 @@ INSTANTIATE_TEST_SUITE_P(Layouts, ModelEquivalence,
                                            ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(0), Precision::bf16},
                                            ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(1)}),
                          case_name);
+
+// The full AlexNet (227x227, 1000 classes, dropout on) on another backend against the CPU's
+// blocked layout: the same weights (the initialisation is generated on the host), inputs and
+// dropout masks (the same hash), then logits, loss and every gradient agree, and three SGD steps
+// keep the losses and the weights together. Tolerances are relative to each tensor's largest
+// value, per precision. The other backend: the CPU in NHWC (other oneDNN kernels), or a GPU.
+class FullModelMatchesCpu : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
+};
+
+TEST_P(FullModelMatchesCpu, ForwardBackwardAndThreeSteps) {
+  const Backend be = GetParam();
+  const Precision precision = be.precision;
+  // Different algorithms (the blocked CPU layout runs Winograd for conv3-5) and summation orders
+  // compound over eight layers; indexing mistakes are O(1) errors.
+  const double tol = precision == Precision::fp32 ? 1e-2 : precision == Precision::tf32 ? 3e-2 : 8e-2;
+  ModelOptions o;
+  o.batch = 8;
+  o.seed = 5;
+  o.layout = best_layout(o.config, Device::cpu());
+  AlexNet cpu(o);
+  o.device = be.device;
+  o.layout = be.layout;
+  o.precision = precision;
+  AlexNet gpu(o);  // "gpu": the backend under test
+  for (AlexNet* net : {&cpu, &gpu}) {  // the same batch, written in each model's image layout
+    const Tensor& img = net->images();
+    const Shape& s = img.shape;
+    for (int64_t n = 0; n < s.n(); ++n)
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t y = 0; y < s.h(); ++y)
+          for (int64_t x = 0; x < s.w(); ++x)
+            img.f32()[offset4(s, img.layout, n, c, y, x)] = static_cast<float>(
+                hashed_normal(77, static_cast<uint64_t>(offset4(s, Layout::nchw, n, c, y, x))));
+    for (int64_t i = 0; i < s.n(); ++i) net->labels().i32()[i] = static_cast<int32_t>((i * 131) % 1000);
+    net->upload_batch();
+  }
+  auto close = [&](const Vec& got, const Vec& want) {
+    double mx = 0;
+    for (double v : want) mx = std::max(mx, std::fabs(v));
+    return all_close(got, want, tol * mx, 10 * tol);
+  };
+  const SgdConfig sgd{0.01, 0.9, 0.0005};
+  for (int step = 0; step < 3; ++step) {
+    SCOPED_TRACE("step " + std::to_string(step + 1));
+    for (AlexNet* net : {&cpu, &gpu}) {
+      net->forward();
+      net->loss();
+      net->backward();
+    }
+    const LossStats a = cpu.loss_stats(), b = gpu.loss_stats();
+    EXPECT_NEAR(b.loss, a.loss, tol * a.loss);
+    if (step == 0) {
+      EXPECT_TRUE(close(download(gpu.logits()), download(cpu.logits()))) << "logits";
+      for (const char* l : {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"}) {
+        EXPECT_TRUE(close(concat_towers(gpu, l, false, true), concat_towers(cpu, l, false, true))) << l << " weights";
+        EXPECT_TRUE(close(concat_towers(gpu, l, true, true), concat_towers(cpu, l, true, true))) << l << " biases";
+      }
+    }
+    cpu.update(sgd.lr, sgd);
+    gpu.update(sgd.lr, sgd);
+  }
+  for (const char* l : {"conv1", "conv3", "fc6", "fc8"})
+    EXPECT_TRUE(close(concat_towers(gpu, l, false, false), concat_towers(cpu, l, false, false))) << l << " after 3 steps";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, FullModelMatchesCpu,
+                         ::testing::Values(Backend{Device::cpu(), Layout::nhwc},
+                                           Backend{Device::cuda(0), Layout::nhwc, Precision::fp32},
+                                           Backend{Device::cuda(0), Layout::nhwc, Precision::tf32},
+                                           Backend{Device::cuda(0), Layout::nhwc, Precision::bf16}),
+                         backend_name);
 
 TEST(ModelTest, DefaultModelHasThePapersParameterCount) {
   ModelOptions o;

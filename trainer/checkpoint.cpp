@@ -22,7 +22,9 @@ namespace alexnet {
 namespace {
 
 constexpr const char* kFormat = "alexnet-mpi checkpoint";
-constexpr int64_t kFormatVersion = 1;
+// 2: fc6's weights read each tower's pool5 in (C, H, W) order whatever the activation layout
+// (version 1 used the layout's memory order, so its fc6 weights depend on the layout).
+constexpr int64_t kFormatVersion = 2;
 
 void fsync_path(const std::string& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);

@@ -64,6 +64,11 @@ struct AlexNet::Tower {
   OwnedTensor c2, n2, p2;  // (N, C2, 27, 27) (N, C2, 27, 27) (N, C2, 13, 13)
   OwnedTensor c3, c4, c5;  // (N, C3, 13, 13) (N, C4, 13, 13) (N, C5, 13, 13)
   OwnedTensor p5;          // (N, C5, 6, 6)
+  // pool5 and its gradient in NCHW: fc6 reads the features of a tower in (C, H, W) order whatever
+  // the layout, so its weights (and checkpoints) mean the same on every backend. Views of p5 and
+  // dp5 when the layout is NCHW already.
+  Tensor p5c, dp5c;        // (N, C5, 6, 6) NCHW
+  OwnedTensor p5c_own, dp5c_own;
   OwnedTensor f6, d6, f7, d7, f8;  // (N, F) x 4, (N, classes/2)
   // Gradients.
   OwnedTensor dc1, dn1, dp1, dc2, dn2, dp2;  // shapes as above
@@ -230,6 +235,12 @@ AlexNet::AlexNet(const ModelOptions& o) : opt_(o) {
     T.dc2 = act(s2), T.dn2 = act(s2), T.dp2 = act(sp2);
     T.dg3 = act(sg3);
     T.dc3 = act(s3), T.dc4 = act(s4), T.dc5 = act(s5), T.dp5 = act(sp5);
+    if (L == Layout::nchw) {
+      T.p5c = *T.p5, T.dp5c = *T.dp5;
+    } else {
+      T.p5c_own = OwnedTensor(sp5, dev, Layout::nchw, ad), T.dp5c_own = OwnedTensor(sp5, dev, Layout::nchw, ad);
+      T.p5c = *T.p5c_own, T.dp5c = *T.dp5c_own;
+    }
     T.dg6 = act({n, 2 * f5}), T.dg7 = act({n, 2 * f}), T.dg8 = act({n, 2 * f});
     T.df6 = act({n, f}), T.dd6 = act({n, f}), T.df7 = act({n, f}), T.dd7 = act({n, f}), T.df8 = act({n, k});
 
@@ -327,8 +338,8 @@ Tensor AlexNet::bias(int t, const char* layer) const { return params_[t].value(p
 Tensor AlexNet::weight_grad(int t, const char* layer) const { return params_[t].grad(params_[t].layout.weight(layer)); }
 Tensor AlexNet::bias_grad(int t, const char* layer) const { return params_[t].grad(params_[t].layout.bias(layer)); }
 
-// A 4-D activation seen as (N, features), in its memory order: what fc6 reads.
-static Tensor flat(const OwnedTensor& x) { return x->reshaped(Shape{x->shape.n(), x->numel() / x->shape.n()}); }
+// A 4-D NCHW activation seen as (N, features): what fc6 reads.
+static Tensor flat(const Tensor& x) { return x.reshaped(Shape{x.shape.n(), x.numel() / x.shape.n()}); }
 
 int64_t AlexNet::param_count() const { return params_[0].layout.total() + params_[1].layout.total(); }
 
@@ -366,7 +377,11 @@ void AlexNet::forward() {
     if (!fuse_relu) { Scope s(*this, X.r_relu5, false, t); X.relu5->forward(*X.c5, *X.c5); }
     { Scope s(*this, X.r_pool5, false, t); X.pool5->forward(*X.c5, *X.p5); }
   }
-  { Scope s(*this, r_g6_, false); exchange_->gather({flat(T[0]->p5), flat(T[1]->p5)}, {*g6_[0], *g6_[1]}); }
+  {
+    Scope s(*this, r_g6_, false);
+    for (Tower* X : T) convert_layout(X->p5c, *X->p5);  // to (C, H, W) feature order (none for NCHW)
+    exchange_->gather({flat(T[0]->p5c), flat(T[1]->p5c)}, {*g6_[0], *g6_[1]});
+  }
   // fc6 and fc7: fc, ReLU, dropout (when on); the dropout output is what the next layer gathers.
   auto fc_block = [&](int t, FullyConnected& fc, const Tensor& in, const char* layer, Relu& relu, Dropout* drop,
                       const OwnedTensor& f, const OwnedTensor& d, int r_fc, int r_relu, int r_drop) {
@@ -459,7 +474,11 @@ void AlexNet::backward() {
     fc_block(t, X.drop6.get(), *X.relu6, *X.fc6, *g6_[t], "fc6", X.f6, X.dd6, X.df6, X.dg6, X.r_drop6, X.r_relu6,
              X.r_fc6);
   }
-  { Scope s(*this, r_g6_, true); exchange_->reduce_scatter({*T[0]->dg6, *T[1]->dg6}, {flat(T[0]->dp5), flat(T[1]->dp5)}); }
+  {
+    Scope s(*this, r_g6_, true);
+    exchange_->reduce_scatter({*T[0]->dg6, *T[1]->dg6}, {flat(T[0]->dp5c), flat(T[1]->dp5c)});
+    for (Tower* X : T) convert_layout(*X->dp5, X->dp5c);
+  }
   for (int t = 0; t < kTowers; ++t) {
     Tower& X = *T[t];
     { Scope s(*this, X.r_pool5, true, t); X.pool5->backward(*X.dp5, *X.dc5); }
