@@ -90,16 +90,40 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
-void add_run_options(po::options_description& desc, int64_t default_batch) {
-  add_model_options(desc);
+void add_device_options(po::options_description& desc) {
   desc.add_options()
-      ("batch", po::value<int64_t>()->default_value(default_batch), "images per step on this rank")
       ("devices", po::value<std::string>()->default_value("auto"),
        "where a rank's two towers run: auto (GPUs when there are, else cpu), cpu, cuda (by local rank: GPUs 2L "
        "and 2L+1 when the node has two per rank, else GPU L), cuda:A (both on GPU A), cuda:A,B (one each)")
       ("precision", po::value<std::string>()->default_value("auto"),
        "GPU arithmetic: fp32, tf32 (tensor cores, fp32 storage), bf16 (bf16 activations and gradients, fp32 "
-       "weights and update) or auto (tf32 on GPUs, fp32 on the CPU)")
+       "weights and update) or auto (tf32 on GPUs, fp32 on the CPU)");
+}
+
+void devices_from(const po::variables_map& vm, const Cluster& cluster, ModelOptions& o) {
+  as_usage_error([&] {
+    std::string why;
+    const auto gpus = static_cast<int>(list_gpus(&why).size());
+    // Ranks that each see their own GPUs (Slurm's --gpus-per-task) place their towers among them.
+    const bool own = gpus_per_rank(cluster);
+    const auto towers = place_towers(vm["devices"].as<std::string>(), own ? 0 : cluster.local_rank,
+                                     own ? 1 : cluster.local_size, gpus);
+    o.device = towers[0];
+    o.tower1_device.reset();
+    if (towers[1] != towers[0]) o.tower1_device = towers[1];
+    const std::string precision = vm["precision"].as<std::string>();
+    o.precision = precision == "auto" ? (o.device.is_cuda() ? Precision::tf32 : Precision::fp32)
+                                      : parse_precision(precision);
+    check_backend("--precision " + precision, o.device, Layout::nchw, o.precision);
+    return 0;
+  });
+}
+
+void add_run_options(po::options_description& desc, int64_t default_batch) {
+  add_model_options(desc);
+  add_device_options(desc);
+  desc.add_options()
+      ("batch", po::value<int64_t>()->default_value(default_batch), "images per step on this rank")
       ("layout", po::value<std::string>()->default_value("auto"),
        "activation layout: auto (the fastest: nchw16c on the CPU when channels allow), nchw16c, nhwc or nchw")
       ("conv-algo", po::value<std::string>()->default_value("auto"),
@@ -154,18 +178,7 @@ ModelOptions model_options_from(const po::variables_map& vm, const Cluster& clus
   as_usage_error([&] {
     o.batch = vm["batch"].as<int64_t>();
     ALEXNET_CHECK(o.batch >= 1, "--batch must be at least 1, got " << o.batch);
-    std::string why;
-    const auto gpus = static_cast<int>(list_gpus(&why).size());
-    // Ranks that each see their own GPUs (Slurm's --gpus-per-task) place their towers among them.
-    const bool own = gpus_per_rank(cluster);
-    const auto towers = place_towers(vm["devices"].as<std::string>(), own ? 0 : cluster.local_rank,
-                                     own ? 1 : cluster.local_size, gpus);
-    o.device = towers[0];
-    if (towers[1] != towers[0]) o.tower1_device = towers[1];
-    const std::string precision = vm["precision"].as<std::string>();
-    o.precision = precision == "auto" ? (o.device.is_cuda() ? Precision::tf32 : Precision::fp32)
-                                      : parse_precision(precision);
-    check_backend("--precision " + precision, o.device, Layout::nchw, o.precision);
+    devices_from(vm, cluster, o);
     const std::string layout = vm["layout"].as<std::string>();
     o.layout = layout == "auto" ? best_layout(o.config, o.device) : parse_layout(layout);
     o.conv_algorithm = parse_conv_algorithm(vm["conv-algo"].as<std::string>());

@@ -57,6 +57,11 @@ std::array<Device, 2> place_towers(const std::string& text, int local_rank, int 
 // if alone on the node. Collective over the node's ranks.
 bool gpus_per_rank(const Cluster& c);
 
+// --devices and --precision (bench, train, eval), and the tower devices and precision they give
+// (usage errors exit 2). Collective (gpus_per_rank).
+void add_device_options(boost::program_options::options_description& desc);
+void devices_from(const boost::program_options::variables_map& vm, const Cluster& cluster, ModelOptions& o);
+
 ModelOptions model_options_from(const boost::program_options::variables_map& vm, const Cluster& cluster);
 DataParallelOptions data_parallel_from(const boost::program_options::variables_map& vm);
 

@@ -26,6 +26,7 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("layout", po::value<std::string>()->default_value("auto"), "activation layout: auto, nchw16c, nhwc, nchw")
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: the node's cores shared among its ranks)")
       ("loader-threads", po::value<int>()->default_value(2), "threads reading and decoding");
+  add_device_options(desc);
   po::variables_map vm;
   if (!parse_options("eval", desc, args, vm)) return 0;
   const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
@@ -40,6 +41,7 @@ int cmd_eval(const std::vector<std::string>& args) {
     return 0;
   });
   apply_cpu_threads(vm["threads"].as<int>(), cluster);
+  devices_from(vm, cluster, mo);
   mo.config = checkpoint_model_config(ckpt);
   const std::string layout = vm["layout"].as<std::string>();
   mo.layout = layout == "auto" ? best_layout(mo.config, mo.device) : as_usage_error([&] { return parse_layout(layout); });
