@@ -142,6 +142,7 @@ int cmd_bench(const std::vector<std::string>& args) {
         WatchScope watch("the GPUs to finish a step (NCCL all-reduces included)");
         net.synchronize();
       }
+      p.allreduce = dp.gpu_allreduce_seconds();
       const auto& f = net.forward_seconds();
       const auto& b = net.backward_seconds();
       const auto& names = net.timing_rows();

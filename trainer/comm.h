@@ -29,8 +29,10 @@ class Communicator {
   // waits for it, without a host synchronisation).
   virtual void wait() = 0;
   // Seconds spent inside collectives since the last call (MPI: measured on the worker thread;
-  // NCCL: 0 until GPU timing lands).
+  // NCCL: CUDA events around each collective on its stream, read once the step's GPU work is
+  // done: asynchronous() says so, and the caller asks after synchronising).
   virtual double take_busy_seconds() = 0;
+  virtual bool asynchronous() const { return false; }
 };
 
 // A thread that runs queued jobs in order: the MPI communicators of both towers share one, so

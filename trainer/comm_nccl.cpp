@@ -7,6 +7,8 @@
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
+#include <vector>
+
 #include "comm.h"
 #include "cuda_check.h"
 #include "mpi_check.h"
@@ -37,6 +39,7 @@ class NcclCommunicator final : public Communicator {
     if (comm_) ncclCommDestroy(comm_);
     if (ready_) cudaEventDestroy(ready_);
     if (done_) cudaEventDestroy(done_);
+    for (const Span& s : spans_) cudaEventDestroy(s.start), cudaEventDestroy(s.stop);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
@@ -49,8 +52,17 @@ class NcclCommunicator final : public Communicator {
     CUDA_CHECK(cudaSetDevice(device_));
     CUDA_CHECK(cudaEventRecord(ready_, compute_));
     CUDA_CHECK(cudaStreamWaitEvent(stream_, ready_, 0));
+    if (timed_ == spans_.size()) {
+      Span s;
+      CUDA_CHECK(cudaEventCreate(&s.start));
+      CUDA_CHECK(cudaEventCreate(&s.stop));
+      spans_.push_back(s);
+    }
+    const Span& span = spans_[timed_++];
+    CUDA_CHECK(cudaEventRecord(span.start, stream_));
     NCCL_CHECK(ncclAllReduce(slice.data, slice.data, static_cast<size_t>(slice.numel()), ncclFloat, ncclSum,
                              comm_, stream_));
+    CUDA_CHECK(cudaEventRecord(span.stop, stream_));
   }
 
   void wait() override {
@@ -59,13 +71,31 @@ class NcclCommunicator final : public Communicator {
     CUDA_CHECK(cudaStreamWaitEvent(compute_, done_, 0));
   }
 
-  double take_busy_seconds() override { return 0.0; }
+  // The collectives run one after another on stream_: their durations add up.
+  double take_busy_seconds() override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    double total = 0;
+    for (size_t i = 0; i < timed_; ++i) {
+      CUDA_CHECK(cudaEventSynchronize(spans_[i].stop));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, spans_[i].start, spans_[i].stop));
+      total += ms * 1e-3;
+    }
+    timed_ = 0;
+    return total;
+  }
+  bool asynchronous() const override { return true; }
 
  private:
   int device_;
   int size_ = 1;
   cudaStream_t compute_ = nullptr, stream_ = nullptr;
   cudaEvent_t ready_ = nullptr, done_ = nullptr;
+  struct Span {
+    cudaEvent_t start = nullptr, stop = nullptr;
+  };
+  std::vector<Span> spans_;  // around each all-reduce since the last take_busy_seconds()
+  size_t timed_ = 0;
   ncclComm_t comm_ = nullptr;
 };
 

@@ -158,7 +158,7 @@ CommTimes DataParallel::finish_backward() {
       if (c) c->wait();
     times.exposed_s = now_seconds() - t0;
     for (auto& c : comms_)
-      if (c) times.allreduce_s += c->take_busy_seconds();
+      if (c && !c->asynchronous()) times.allreduce_s += c->take_busy_seconds();
   }
   if (opt_.check_finite && net_.on_gpu()) {
     // Waits for the GPUs, hence for NCCL: a dead or stalled rank shows up here.
@@ -220,6 +220,13 @@ void DataParallel::read_nonfinite_flags() {
         nonfinite_tower_ = t;
       }
   }
+}
+
+double DataParallel::gpu_allreduce_seconds() {
+  double total = 0;
+  for (auto& c : comms_)
+    if (c && c->asynchronous()) total += c->take_busy_seconds();
+  return total;
 }
 
 }  // namespace alexnet

@@ -51,8 +51,12 @@ class DataParallel {
   void broadcast_params();
   // The step about to run backward (names the collectives for the stall detector).
   void begin_step(int64_t step) { step_ = step; }
-  // After backward: every bucket summed (waits for what is still running). Returns the times.
+  // After backward: every bucket summed (waits for what is still running). Returns the times
+  // (allreduce_s: MPI's; NCCL's come from gpu_allreduce_seconds()).
   CommTimes finish_backward();
+  // Seconds the NCCL all-reduces of the step took on the GPUs (CUDA events); call once the step's
+  // GPU work is done (after AlexNet::synchronize()). 0 without NCCL.
+  double gpu_allreduce_seconds();
 
   // Testing aid: called on a bucket of this rank's gradients just before it is checked and sent.
   void set_bucket_hook(std::function<void(int tower, const Bucket&, const Tensor&)> hook) { bucket_hook_ = std::move(hook); }

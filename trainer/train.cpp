@@ -298,7 +298,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
       net.synchronize();
     }
     const double t5 = now_seconds();
-    ph = {t1 - t0, t2 - t1, t3 - t2, ct.allreduce_s, t4 - t3, t5 - t4, t5 - t0};
+    ph = {t1 - t0, t2 - t1, t3 - t2, ct.allreduce_s + dp.gpu_allreduce_seconds(), t4 - t3, t5 - t4, t5 - t0};
     if (profile) {
       for (size_t k = 0; k < res.layer_rows.size(); ++k) {
         res.layer_forward_s[k] += net.forward_seconds()[k];
