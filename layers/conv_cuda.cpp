@@ -106,18 +106,6 @@ struct Built {
 
 std::size_t tensor_bytes(const Shape& s, DType t) { return static_cast<std::size_t>(s.numel()) * dtype_size(t); }
 
-class Event {
- public:
-  Event() { CUDA_CHECK(cudaEventCreate(&e_)); }
-  ~Event() { cudaEventDestroy(e_); }
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-  cudaEvent_t get() const { return e_; }
-
- private:
-  cudaEvent_t e_ = nullptr;
-};
-
 // Times each plan (one warm-up run, then kTimedRuns) on zero-filled scratch tensors of the
 // problem's data type; returns the index of the fastest. Plans that fail to execute are skipped.
 std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built>& built) {
@@ -128,7 +116,7 @@ std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built
       y(tensor_bytes(p.y, p.dtype), dev), work(static_cast<std::size_t>(ws), dev);
   ctx.activate();
   const std::array<void*, 3> data{x.data(), w.data(), y.data()};
-  Event start, stop;
+  gpu::Event start, stop;
   gpu::VariantPack pack;
   std::size_t best = built.size();
   float best_ms = std::numeric_limits<float>::infinity();

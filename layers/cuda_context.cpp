@@ -19,6 +19,9 @@ Context::Context(int device) : device_(device) {
   CUBLAS_CHECK(cublasLtCreate(&lt_));
 }
 
+Event::Event() { CUDA_CHECK(cudaEventCreate(&e_)); }
+Event::~Event() { cudaEventDestroy(e_); }  // errors ignored: destructors never throw
+
 void Context::activate() const { CUDA_CHECK(cudaSetDevice(device_)); }
 
 void Context::reserve(std::size_t bytes) {

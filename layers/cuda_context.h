@@ -53,6 +53,19 @@ inline Elem elem_of(DType d) {
   return d == DType::bf16 ? Elem::bf16 : Elem::f32;
 }
 
+// A CUDA event on the current device, owned (the backends time their candidates with pairs).
+class Event {
+ public:
+  Event();
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  cudaEvent_t get() const { return e_; }
+
+ private:
+  cudaEvent_t e_ = nullptr;
+};
+
 // The context of a CUDA device (made current). Throws Error for the CPU or a GPU that is absent.
 Context& context(const Device& d);
 

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "buffer.h"
 #include "cuda_check.h"
 #include "cuda_context.h"
 #include "fc.h"
@@ -43,21 +44,6 @@ using MatmulDesc = std::unique_ptr<cublasLtMatmulDescOpaque_t, LtDeleter>;
 using MatLayout = std::unique_ptr<cublasLtMatrixLayoutOpaque_t, LtDeleter>;
 using Preference = std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, LtDeleter>;
 
-// Device memory and events of the measurements, released on every path.
-struct Scratch {
-  void* p = nullptr;
-  explicit Scratch(std::size_t bytes) { CUDA_CHECK(cudaMalloc(&p, bytes)); }
-  ~Scratch() { cudaFree(p); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-};
-struct Event {
-  cudaEvent_t e = nullptr;
-  Event() { CUDA_CHECK(cudaEventCreate(&e)); }
-  ~Event() { cudaEventDestroy(e); }
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-};
 
 template <class T>
 void set_attr(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a, const T& v) {
@@ -76,14 +62,14 @@ template <class F>
 float time_ms(F&& f, cudaStream_t s, int runs) {
   if (!f()) return -1;
   if (runs == 0) return 0;
-  Event start, stop;
-  CUDA_CHECK(cudaEventRecord(start.e, s));
+  gpu::Event start, stop;
+  CUDA_CHECK(cudaEventRecord(start.get(), s));
   for (int r = 0; r < runs; ++r)
     if (!f()) return -1;
-  CUDA_CHECK(cudaEventRecord(stop.e, s));
-  CUDA_CHECK(cudaEventSynchronize(stop.e));
+  CUDA_CHECK(cudaEventRecord(stop.get(), s));
+  CUDA_CHECK(cudaEventSynchronize(stop.get()));
   float ms = 0;
-  CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
+  CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
   return ms / static_cast<float>(runs);
 }
 
@@ -132,7 +118,7 @@ class FcCuda final : public FcBackend {
     if (!bf16_)
       init(wgrad_fused_, compute, CUBLAS_OP_N, CUBLAS_OP_T, CUBLASLT_EPILOGUE_BGRADB, x_lay_, y_lay_, dw_lay_);
     init(wgrad_, compute, CUBLAS_OP_N, CUBLAS_OP_T, CUBLASLT_EPILOGUE_DEFAULT, x_lay_, y_lay_, dw_lay_);
-    if (bf16_) w16_ = std::make_unique<Scratch>(static_cast<std::size_t>(o_ * i_) * 2);
+    if (bf16_) w16_ = Buffer(static_cast<std::size_t>(o_ * i_) * 2, c.device);
     choose_algorithms();
   }
 
@@ -170,8 +156,8 @@ class FcCuda final : public FcBackend {
 
   // The fp32 master weights (O, I) -> our bf16 copy (queued on the stream).
   const void* to_bf16(const Tensor& w) const {
-    gpu::weights_to(w.f32(), w16_->p, gpu::Elem::bf16, o_, i_, 1, 1, false, ctx_->stream());
-    return w16_->p;
+    gpu::weights_to(w.f32(), w16_.data(), gpu::Elem::bf16, o_, i_, 1, 1, false, ctx_->stream());
+    return w16_.data();
   }
 
   static MatLayout make_layout(cudaDataType_t type, int64_t rows, int64_t cols) {
@@ -242,10 +228,9 @@ class FcCuda final : public FcBackend {
                       bb = bytes(o_, sizeof(float));
     float kernel_ms = -1;
     {
-      Scratch mem(bx + bw + by + bb + ws_size);
-      char* base = static_cast<char*>(mem.p);
+      const Buffer mem(bx + bw + by + bb + ws_size, Device::cuda(ctx_->device()));  // zeroed
+      char* base = static_cast<char*>(mem.data());
       void* ws = ws_size ? base + bx + bw + by + bb : nullptr;
-      CUDA_CHECK(cudaMemsetAsync(base, 0, bx + bw + by + bb, ctx_->stream()));
       CUDA_CHECK(cudaStreamSynchronize(ctx_->stream()));  // nothing else in the timings
       for (int cls : {kAny, kAligned}) {
         const std::size_t off = kAlignBytes[cls];  // the operands are aligned to exactly this
@@ -308,7 +293,7 @@ class FcCuda final : public FcBackend {
   bool relu_;          // forward applies the following ReLU
   std::string what_;   // the shapes, for error messages
   MatLayout w_lay_, dw_lay_, x_lay_, y_lay_;  // column-major views: (I, O), (I, O), (I, N), (O, N)
-  std::unique_ptr<Scratch> w16_;              // bf16: the bf16 copy of W
+  Buffer w16_;                                // (O, I) bf16: the copy of W (bf16 only)
   Product fwd_, data_, wgrad_fused_, wgrad_;
   bool fused_bias_grad_ = false;  // db from wgrad_fused_'s epilogue (aligned operands only)
 };
