@@ -46,6 +46,19 @@ std::string dnnl_cpu_isa() {
   }
 }
 
+bool cpu_has_avx512() {
+  using isa = dnnl::cpu_isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case isa::avx512_core:
+    case isa::avx512_core_vnni:
+    case isa::avx512_core_bf16:
+    case isa::avx512_core_amx:
+      return true;
+    default:
+      return false;
+  }
+}
+
 int cpu_threads() { return omp_get_max_threads(); }
 
 void set_cpu_threads(int n) {

@@ -50,6 +50,9 @@ std::string cublas_version();
 // oneDNN's version and the CPU instruction set it dispatches to ("avx512_core_bf16", ...).
 std::string dnnl_version();
 std::string dnnl_cpu_isa();
+// Whether oneDNN dispatches to AVX-512 (avx512_core or newer): its blocked nChw16c kernels and
+// Winograd convolutions exist only there; on AVX2 they fall to reference code (100x slower).
+bool cpu_has_avx512();
 
 // Threads the CPU backend uses (OpenMP); set_cpu_threads(0) keeps the default.
 int cpu_threads();

@@ -129,6 +129,7 @@ const std::vector<double>& AlexNet::backward_seconds() const {
 
 Layout best_layout(const ModelConfig& m, const Device& d) {
   if (!d.is_cpu()) return Layout::nhwc;  // cuDNN's fast engines read channels last
+  if (!cpu_has_avx512()) return Layout::nhwc;  // oneDNN's nChw16c kernels are AVX-512 only
   for (int l = 1; l <= 5; ++l)
     if (m.conv_channels(l) % kBlock != 0) return Layout::nhwc;
   return Layout::nchw16c;

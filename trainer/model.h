@@ -41,8 +41,9 @@ struct ModelOptions {
   bool fuse_relu = true;  // conv1-5, fc6 and fc7 apply their ReLU in forward (one pass less each)
 };
 
-// The fastest activation layout this placement supports for the model: on the CPU NCHW16C when
-// every tower's channel count is a whole number of blocks, else NHWC; on GPUs NHWC (channels
+// The fastest activation layout this placement supports for the model: on a CPU with AVX-512
+// NCHW16C when every tower's channel count is a whole number of blocks, else NHWC (on AVX2
+// oneDNN runs NHWC with its JIT kernels and NCHW16C with reference code); on GPUs NHWC (channels
 // last: what cuDNN's tensor-core engines read).
 Layout best_layout(const ModelConfig& m, const Device& d);
 // Images are never blocked (3 channels): NCHW for a blocked model, else the model's layout.
