@@ -1,11 +1,22 @@
 # Finds the CUDA toolkit, cuDNN, cuBLAS(Lt) and NCCL according to ALEXNET_CUDA (AUTO|ON|OFF).
 # Result: ALEXNET_HAVE_CUDA (ON/OFF) and, when ON, the interface targets alexnet::cuda_libs
 # (cudart, cuDNN, cuBLAS, cuBLASLt) and alexnet::nccl.
+#
+# The libraries are looked up beside the nvcc that CMake found (its toolkit root), not through
+# CMake's FindCUDAToolkit: Debian 12's CMake 3.25 module fails on CUDA 13 (it marks the target
+# CUDA::nvToolsExt deprecated although CUDA 13 no longer ships libnvToolsExt). We use no NVTX.
 set(ALEXNET_HAVE_CUDA OFF)
 string(TOUPPER "${ALEXNET_CUDA}" _alexnet_cuda_mode)
 if(NOT _alexnet_cuda_mode MATCHES "^(AUTO|ON|OFF)$")
   message(FATAL_ERROR "ALEXNET_CUDA must be AUTO, ON or OFF (got '${ALEXNET_CUDA}')")
 endif()
+
+# alexnet_find_cuda_lib(VAR NAME): VAR_LIBRARY = the shared library NAME in the toolkit's folders.
+function(alexnet_find_cuda_lib var name)
+  find_library(${var}_LIBRARY ${name}
+    HINTS ${_alexnet_cuda_lib_hints}
+    PATH_SUFFIXES lib64 lib targets/x86_64-linux/lib targets/sbsa-linux/lib lib/x86_64-linux-gnu)
+endfunction()
 
 if(NOT _alexnet_cuda_mode STREQUAL "OFF")
   # nvcc is usually not on PATH: look in the standard place before giving up.
@@ -21,32 +32,41 @@ if(NOT _alexnet_cuda_mode STREQUAL "OFF")
     enable_language(CUDA)
     set(CMAKE_CUDA_STANDARD 17)  # CMake 3.25 knows no CUDA20 flags for nvcc; .cu files need only C++17
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
-    find_package(CUDAToolkit REQUIRED)
-    set(_hints ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT} /usr/local/cuda /usr)
-    find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${_hints} PATH_SUFFIXES include)
-    find_library(CUDNN_LIBRARY cudnn HINTS ${_hints} PATH_SUFFIXES lib64 lib lib/x86_64-linux-gnu)
-    find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} ${_hints} PATH_SUFFIXES include)
-    find_library(NCCL_LIBRARY nccl HINTS ${_hints} PATH_SUFFIXES lib64 lib lib/x86_64-linux-gnu)
+    # The toolkit root: nvcc's folder's parent (symlinks resolved), as CUDA's own layout has it.
+    get_filename_component(_nvcc "${CMAKE_CUDA_COMPILER}" REALPATH)
+    get_filename_component(_alexnet_cuda_root "${_nvcc}" DIRECTORY)
+    get_filename_component(_alexnet_cuda_root "${_alexnet_cuda_root}" DIRECTORY)
+    set(_alexnet_cuda_lib_hints ${_alexnet_cuda_root} ${CMAKE_CUDA_IMPLICIT_LINK_DIRECTORIES}
+        /usr/local/cuda /usr)
+    set(_inc_hints ${CMAKE_CUDA_TOOLKIT_INCLUDE_DIRECTORIES} ${_alexnet_cuda_root}/include
+        ${_alexnet_cuda_root}/targets/x86_64-linux/include /usr/local/cuda/include /usr/include)
+    find_path(CUDART_INCLUDE_DIR cuda_runtime_api.h HINTS ${_inc_hints})
+    find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${_inc_hints})
+    find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${_inc_hints})
+    foreach(lib cudart cublas cublasLt cudnn nccl)
+      string(TOUPPER ${lib} _v)
+      alexnet_find_cuda_lib(${_v} ${lib})
+    endforeach()
     set(_missing "")
-    foreach(v CUDNN_INCLUDE_DIR CUDNN_LIBRARY NCCL_INCLUDE_DIR NCCL_LIBRARY)
+    foreach(v CUDART_INCLUDE_DIR CUDART_LIBRARY CUBLAS_LIBRARY CUBLASLT_LIBRARY
+              CUDNN_INCLUDE_DIR CUDNN_LIBRARY NCCL_INCLUDE_DIR NCCL_LIBRARY)
       if(NOT ${v})
         list(APPEND _missing ${v})
       endif()
     endforeach()
-    if(NOT TARGET CUDA::cublasLt)
-      list(APPEND _missing cuBLASLt)
-    endif()
     if(_missing)
-      set(_why "CUDA toolkit found but not: ${_missing}")
+      set(_why "CUDA compiler ${CMAKE_CUDA_COMPILER} found but not: ${_missing}")
     else()
       set(ALEXNET_HAVE_CUDA ON)
       add_library(alexnet_cuda_libs INTERFACE)
-      target_include_directories(alexnet_cuda_libs INTERFACE ${CUDNN_INCLUDE_DIR})
-      target_link_libraries(alexnet_cuda_libs INTERFACE CUDA::cudart CUDA::cublas CUDA::cublasLt ${CUDNN_LIBRARY})
+      target_include_directories(alexnet_cuda_libs SYSTEM INTERFACE
+        ${CUDART_INCLUDE_DIR} ${CUDNN_INCLUDE_DIR})
+      target_link_libraries(alexnet_cuda_libs INTERFACE
+        ${CUDART_LIBRARY} ${CUBLAS_LIBRARY} ${CUBLASLT_LIBRARY} ${CUDNN_LIBRARY})
       target_compile_definitions(alexnet_cuda_libs INTERFACE ALEXNET_HAVE_CUDA=1)
       add_library(alexnet::cuda_libs ALIAS alexnet_cuda_libs)
       add_library(alexnet_nccl INTERFACE)
-      target_include_directories(alexnet_nccl INTERFACE ${NCCL_INCLUDE_DIR})
+      target_include_directories(alexnet_nccl SYSTEM INTERFACE ${NCCL_INCLUDE_DIR})
       target_link_libraries(alexnet_nccl INTERFACE ${NCCL_LIBRARY} alexnet::cuda_libs)
       add_library(alexnet::nccl ALIAS alexnet_nccl)
     endif()
