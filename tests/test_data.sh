@@ -171,6 +171,6 @@ while IFS=$'\t' read -r dir words; do
 done <cases.txt
 out=$("$bin" train --data bad_label_range "${model[@]}" --batch 4 --steps 2 2>&1); rc=$?
 [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF "label 99 of sample 4" <<<"$out" || fail "train on a bad set: exit $rc: $out"
-out=$("$bin" train --data h5py_raw "${model[@]}" --batch 16 2>&1); rc=$?
+out=$("$bin" train --data h5py_raw "${model[@]}" --batch 16 --steps 2 2>&1); rc=$?
 [ $rc -ne 0 ] && grep -q "fewer than one global batch" <<<"$out" || fail "too little data: exit $rc: $out"
 echo "data: ok ($(wc -l <cases.txt) damaged sets refused)"

@@ -116,6 +116,9 @@ check() {  # expected-substring, then the alexnet arguments
 }
 check "--batch must be at least 1" train "${model[@]}" --batch 0
 check "--steps must be at least 1" train "${small[@]}" --steps 0
+check "give the length of the run: --steps N or --epochs E" train "${small[@]}"
+check "give --steps or --epochs, not both" train "${small[@]}" --steps 2 --epochs 1
+check "--epochs must be in (0, 1e6]" train "${small[@]}" --epochs 0
 check "--devices cuda:7: there is no cuda:7" train "${small[@]}" --devices cuda:7
 check "the CPU backend computes in fp32 only, not tf32" bench "${small[@]}" --devices cpu --precision tf32
 check "unknown precision 'fp16'" bench "${small[@]}" --precision fp16
@@ -129,15 +132,15 @@ check "--threads must be >= 0" train "${small[@]}" --threads -1
 check "--dropout must be in [0, 1)" train "${small[@]}" --dropout 1.5
 check "--bucket-mb must be positive" bench "${small[@]}" --bucket-mb 0
 check "--overlap must be on or off" bench "${small[@]}" --overlap maybe
-check "--lr must be > 0" train "${small[@]}" --lr 0
-check "--keep must be at least 1" train "${small[@]}" --keep 0
-check "--on-nonfinite must be stop or skip" train "${small[@]}" --on-nonfinite ignore
-check "--timeout must be >= 0" train "${small[@]}" --timeout -1
-check "is smaller than one batch" train "${small[@]}" --synthetic-samples 4
+check "--lr must be > 0" train "${small[@]}" --steps 2 --lr 0
+check "--keep must be at least 1" train "${small[@]}" --steps 2 --keep 0
+check "--on-nonfinite must be stop or skip" train "${small[@]}" --steps 2 --on-nonfinite ignore
+check "--timeout must be >= 0" train "${small[@]}" --steps 2 --timeout -1
+check "is smaller than one batch" train "${small[@]}" --steps 2 --synthetic-samples 4
 check "unknown mode 'backward'" bench "${small[@]}" --modes backward
 check "unrecognised option '--no-such-flag'" train --no-such-flag
 check "the argument ('abc') for option '--batch' is invalid" train --batch abc
-out=$("$bin" train "${small[@]}" --resume "$tmp/none.h5" 2>&1); rc=$?
+out=$("$bin" train "${small[@]}" --steps 2 --resume "$tmp/none.h5" 2>&1); rc=$?
 [ $rc -ne 0 ] && grep -q "$tmp/none.h5 does not exist" <<<"$out" || fail "missing checkpoint: exit $rc: $out"
 # On 2 ranks: printed once, every rank non-zero.
 out=$(timeout 60 mpiexec --oversubscribe -n 2 "$bin" train "${model[@]}" --batch 0 2>&1); rc=$?

@@ -155,6 +155,33 @@ namespace alexnet::test {
 namespace {
 
 // --devices: the placement rules of DESIGN.md, decided from (local rank, ranks on the node, GPUs).
+TEST(EpochSchedule, EpochsBecomeStepsOfTheGlobalBatch) {
+  EXPECT_EQ(epoch_start_step(1, 6000, 64), 94);  // 93.75 steps per epoch
+  EXPECT_EQ(epoch_start_step(2, 6000, 64), 188);
+  EXPECT_EQ(epoch_start_step(1, 6400, 64), 100);  // exact
+  EXPECT_EQ(epoch_start_step(30, 1281167, 128), 300274);
+  EXPECT_EQ(epoch_start_step(90, 1281167, 128), 900821);
+  EXPECT_EQ(epoch_start_step(1.5, 320, 16), 30);
+  EXPECT_EQ(epoch_start_step(0.01, 6000, 64), 1);
+  EXPECT_THROW(epoch_start_step(0, 6000, 64), Error);
+  EXPECT_THROW(epoch_start_step(1, 6000, 0), Error);
+
+  TrainConfig c;
+  c.lr.decay_steps = {50};
+  c.lr_step_epochs = {2, 1};
+  c.epochs = 3;
+  const RunPlan p = plan_run(c, 6000, 64);
+  EXPECT_EQ(p.steps, 282);  // 281.25 rounded up
+  EXPECT_DOUBLE_EQ(p.steps_per_epoch, 93.75);
+  EXPECT_EQ(p.lr.decay_steps, (std::vector<int64_t>{50, 94, 188}));
+  EXPECT_DOUBLE_EQ(p.lr.at(93), c.lr.at(0) * 0.1);    // after step 50's decay only
+  EXPECT_DOUBLE_EQ(p.lr.at(94), c.lr.at(0) * 0.01);
+  c.epochs = 0;
+  c.steps = 7;
+  EXPECT_EQ(plan_run(c, 6000, 64).steps, 7);
+  EXPECT_THROW(plan_run(c, 60, 64), Error);  // less than one global batch
+}
+
 TEST(TowerPlacement, FollowsLocalRankAndGpuCount) {
   using D = std::array<Device, 2>;
   EXPECT_EQ(place_towers("cpu", 0, 1, 8), (D{Device::cpu(), Device::cpu()}));

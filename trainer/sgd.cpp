@@ -6,6 +6,7 @@
 #include "kernels.h"
 #endif
 
+#include <cmath>
 #include <sstream>
 
 #include "error.h"
@@ -35,6 +36,17 @@ std::string LrSchedule::str() const {
     for (size_t i = 0; i < decay_steps.size(); ++i) os << (i ? "," : " ") << decay_steps[i];
   }
   return os.str();
+}
+
+int64_t epoch_start_step(double epoch, int64_t samples, int64_t global_batch) {
+  ALEXNET_CHECK(epoch > 0 && samples > 0 && global_batch > 0,
+                "epoch_start_step: epoch " << epoch << ", samples " << samples << ", global batch " << global_batch);
+  // Exact in integers for whole epochs (the usual case); long double otherwise.
+  if (epoch == std::floor(epoch) && epoch < 1e9) {
+    const auto e = static_cast<int64_t>(epoch);
+    return (e * samples + global_batch - 1) / global_batch;
+  }
+  return static_cast<int64_t>(std::ceil(static_cast<long double>(epoch) * samples / global_batch));
 }
 
 void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentum, double lr,

@@ -31,6 +31,12 @@ struct LrSchedule {
   std::string str() const;
 };
 
+// The first update (0-based step) that starts at or after `epoch` epochs of a data set of
+// `samples`, read `global_batch` samples per step: ceil(epoch * samples / global_batch). Step s
+// starts at sample s * global_batch, so e.g. 6,000 samples in batches of 64 make epoch 1 start at
+// step 94 (93.75 rounded up). Throws Error unless all three are positive.
+int64_t epoch_start_step(double epoch, int64_t samples, int64_t global_batch);
+
 // One update of a flat buffer triple (values, grads, momentum: same shape and device), the
 // gradients multiplied by grad_scale first (1/ranks after a summing all-reduce).
 void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentum, double lr,

@@ -43,6 +43,20 @@ std::vector<int64_t> parse_steps(const std::string& s) {
 
 }  // namespace
 
+RunPlan plan_run(const TrainConfig& cfg, int64_t dataset_size, int64_t global_batch) {
+  ALEXNET_CHECK(dataset_size >= global_batch, "the data set holds " << dataset_size << " samples, fewer than one global batch ("
+                                                                     << global_batch << ")");
+  RunPlan p;
+  p.dataset_size = dataset_size;
+  p.steps_per_epoch = static_cast<double>(dataset_size) / static_cast<double>(global_batch);
+  p.steps = cfg.epochs > 0 ? epoch_start_step(cfg.epochs, dataset_size, global_batch) : cfg.steps;
+  ALEXNET_CHECK(p.steps >= 1, "a run of " << p.steps << " steps");
+  p.lr = cfg.lr;
+  for (int64_t e : cfg.lr_step_epochs) p.lr.decay_steps.push_back(epoch_start_step(static_cast<double>(e), dataset_size, global_batch));
+  std::sort(p.lr.decay_steps.begin(), p.lr.decay_steps.end());
+  return p;
+}
+
 const std::vector<std::string>& Phases::names() {
   static const std::vector<std::string> n = {"data", "forward", "backward", "all-reduce", "all-reduce exposed",
                                              "update", "step"};
@@ -174,12 +188,33 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     shards = std::make_shared<const ShardReader>(ix);
   }
   const int64_t dataset_size = shards ? shards->index().num_samples : data.size();
+  TrainResult res;
+  res.plan = plan_run(cfg, dataset_size, global_batch);
+  const RunPlan& plan = res.plan;
+  {
+    std::ostringstream os;
+    os << "train: data: ";
+    if (shards) os << cfg.data << " (" << dataset_size << " images of " << shards->index().num_classes << " classes)";
+    else os << "synthetic, in memory (" << dataset_size << " images of " << data_classes << " classes)";
+    os << "; an epoch is " << plan.steps_per_epoch << " steps of the global batch " << global_batch << "; "
+       << plan.steps << " steps (" << static_cast<double>(plan.steps) / plan.steps_per_epoch << " epochs); "
+       << plan.lr.str();
+    if (!cfg.lr_step_epochs.empty()) {
+      os << " (epochs";
+      for (size_t i = 0; i < cfg.lr_step_epochs.size(); ++i) os << (i ? "," : " ") << cfg.lr_step_epochs[i];
+      os << " begin at steps";
+      for (size_t i = 0; i < cfg.lr_step_epochs.size(); ++i)
+        os << (i ? "," : " ")
+           << epoch_start_step(static_cast<double>(cfg.lr_step_epochs[i]), dataset_size, global_batch);
+      os << ")";
+    }
+    LOG_INFO << os.str();
+  }
   DataParallel dp(net, cluster, cfg.parallel);
   std::unique_ptr<Watchdog> watchdog;
   if (!cluster.alone() && cfg.timeout_s > 0) watchdog = std::make_unique<Watchdog>(cluster, cfg.timeout_s);
 
   TrainState st;
-  TrainResult res;
   if (!cfg.resume.empty()) {
     const std::string loaded = resume_everywhere(cfg, net, dp, &st);
     if (loaded.empty()) LOG_INFO << "train: no checkpoint found, starting from step 0";
@@ -241,7 +276,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
         "rank 0 to write the checkpoint of step " + std::to_string(st.step));
   };
 
-  for (int64_t step = st.step; step < cfg.steps; ++step) {
+  for (int64_t step = st.step; step < plan.steps; ++step) {
     current_step = step;
     const bool profile = cfg.profile_every > 0 && step % cfg.profile_every == 0;
     net.enable_timing(profile);
@@ -270,7 +305,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     net.backward();
     const double t3 = now_seconds();
     const CommTimes ct = dp.finish_backward();
-    const double lr = cfg.lr.at(step);
+    const double lr = plan.lr.at(step);
     const LossStats ls = net.loss_stats();
     const Agreement ag = agree(cluster, step, !std::isfinite(ls.loss), ct, cfg.handle_signals ? stop_signal() : 0);
     const double t4 = now_seconds();
@@ -311,6 +346,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     st.samples_seen += global_batch;
     res.step_s.push_back(ph.step);
     res.loss.push_back(ls.loss);
+    res.lr.push_back(lr);
     res.total += ph;
     window_phases += ph;
     if (ag.nonfinite.empty()) {  // a skipped step's NaN stays out of the averages
@@ -322,7 +358,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
     }
     ++window_steps;
 
-    const bool last = st.step == cfg.steps;
+    const bool last = st.step == plan.steps;
     if (st.step % cfg.log_every == 0 || last) {
       const double dt = now_seconds() - window_t0;
       const LossStats all = sum_over_ranks(cluster, window);
@@ -335,7 +371,7 @@ TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) 
                     "step %lld/%lld epoch %.2f loss %.4f top-1 %.1f%% top-5 %.1f%% lr %.3g %.1f images/s "
                     "(per step: data %.0f ms, forward %.0f, backward %.0f, all-reduce %.0f of which exposed %.0f, "
                     "update %.0f)",
-                    static_cast<long long>(st.step), static_cast<long long>(cfg.steps), st.epoch(), mean_loss,
+                    static_cast<long long>(st.step), static_cast<long long>(plan.steps), st.epoch(), mean_loss,
                     100.0 * all.top1 / count, 100.0 * all.top5 / count, lr,
                     static_cast<double>(window_steps * global_batch) / dt, 1e3 * mean.data, 1e3 * mean.forward, 1e3 * mean.backward,
                     1e3 * mean.allreduce, 1e3 * mean.exposed, 1e3 * mean.update);
@@ -384,7 +420,9 @@ int cmd_train(const std::vector<std::string>& args) {
   po::options_description desc("train options");
   add_run_options(desc, 128);
   desc.add_options()
-      ("steps", po::value<int64_t>()->default_value(100), "total training steps (a resumed run continues to this)")
+      ("steps", po::value<int64_t>(), "total training steps (a resumed run continues to this); or --epochs")
+      ("epochs", po::value<double>(), "train this many epochs of the data (--data's set, or the synthetic one): "
+       "ceil(E x samples / global batch) steps; or --steps")
       ("data", po::value<std::string>()->default_value(""), "a shard set folder (alexnet shards); none: synthetic data")
       ("loader-threads", po::value<int>()->default_value(2), "threads reading, decoding and augmenting (per rank)")
       ("prefetch", po::value<int>()->default_value(3), "batches prepared ahead")
@@ -397,7 +435,8 @@ int cmd_train(const std::vector<std::string>& args) {
       ("momentum", po::value<double>()->default_value(0.9), "momentum")
       ("weight-decay", po::value<double>()->default_value(0.0005), "weight decay")
       ("lr-steps", po::value<std::string>()->default_value(""), "steps at which the rate is multiplied by --lr-gamma (a,b,...)")
-      ("lr-step-epochs", po::value<std::string>()->default_value(""), "the same in epochs of the data set")
+      ("lr-step-epochs", po::value<std::string>()->default_value(""),
+       "the same in epochs of the data actually used: epoch e begins at step ceil(e x samples / global batch)")
       ("lr-gamma", po::value<double>()->default_value(0.1), "step decay factor")
       ("warmup-steps", po::value<int64_t>()->default_value(0), "linear warm-up steps")
       ("lr-scaling", po::value<std::string>()->default_value("none"), "none, or linear: lr x global batch / 128")
@@ -429,8 +468,15 @@ int cmd_train(const std::vector<std::string>& args) {
   cfg.parallel = data_parallel_from(vm);
   const int world = cluster.size;
   as_usage_error([&] {
-    cfg.steps = vm["steps"].as<int64_t>();
-    ALEXNET_CHECK(cfg.steps >= 1, "--steps must be at least 1");
+    ALEXNET_CHECK(vm.count("steps") + vm.count("epochs") == 1,
+                  (vm.count("steps") ? "give --steps or --epochs, not both" : "give the length of the run: --steps N or --epochs E"));
+    if (vm.count("steps")) {
+      cfg.steps = vm["steps"].as<int64_t>();
+      ALEXNET_CHECK(cfg.steps >= 1, "--steps must be at least 1");
+    } else {
+      cfg.epochs = vm["epochs"].as<double>();
+      ALEXNET_CHECK(cfg.epochs > 0 && cfg.epochs <= 1e6, "--epochs must be in (0, 1e6], got " << cfg.epochs);
+    }
     cfg.data = vm["data"].as<std::string>();
     cfg.loader_threads = vm["loader-threads"].as<int>();
     cfg.prefetch = vm["prefetch"].as<int>();
@@ -457,9 +503,8 @@ int cmd_train(const std::vector<std::string>& args) {
     ALEXNET_CHECK(cfg.lr.warmup_steps >= 0, "--warmup-steps must be >= 0");
     cfg.lr.gamma = vm["lr-gamma"].as<double>();
     cfg.lr.decay_steps = parse_steps(vm["lr-steps"].as<std::string>());
-    const int64_t steps_per_epoch = std::max<int64_t>(1, cfg.synthetic_samples / cfg.lr.global_batch);
-    for (int64_t e : parse_steps(vm["lr-step-epochs"].as<std::string>())) cfg.lr.decay_steps.push_back(e * steps_per_epoch);
     std::sort(cfg.lr.decay_steps.begin(), cfg.lr.decay_steps.end());
+    cfg.lr_step_epochs = parse_steps(vm["lr-step-epochs"].as<std::string>());  // steps once the data is known
     cfg.log_every = vm["log-every"].as<int64_t>();
     ALEXNET_CHECK(cfg.log_every >= 1, "--log-every must be at least 1");
     cfg.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
@@ -501,18 +546,16 @@ int cmd_train(const std::vector<std::string>& args) {
            << " MB, overlap " << (cfg.parallel.overlap ? "on" : "off");
   LOG_INFO << "train: AlexNet " << cfg.model.config.input_size << "px, " << cfg.model.config.classes
            << " classes, batch " << cfg.model.batch << ", " << layout_name(cfg.model.layout) << " on "
-           << cfg.model.device.str() << " (" << cpu_threads() << " threads), " << cfg.lr.str() << ", momentum "
-           << cfg.sgd.momentum << ", weight decay " << cfg.sgd.weight_decay << ", init "
-           << init_recipe_name(cfg.model.init) << ", LRN " << cfg.model.config.lrn.str() << "; synthetic data: "
-           << cfg.synthetic_samples << " images of " << (cfg.data_classes ? cfg.data_classes : cfg.model.config.classes)
-           << " classes";
+           << cfg.model.device.str() << " (" << cpu_threads() << " threads), momentum " << cfg.sgd.momentum
+           << ", weight decay " << cfg.sgd.weight_decay << ", init " << init_recipe_name(cfg.model.init) << ", LRN "
+           << cfg.model.config.lrn.str();
   AlexNet net(cfg.model);
   const double t0 = now_seconds();
   TrainResult r = train(cfg, net, cluster);
   const double wall = now_seconds() - t0;
   const int64_t steps = r.last_step - r.first_step;
   if (steps == 0) {
-    LOG_INFO << "train: already at step " << r.last_step << " of " << cfg.steps << "; nothing to do";
+    LOG_INFO << "train: already at step " << r.last_step << " of " << r.plan.steps << "; nothing to do";
     return 0;
   }
   const Summary s = summarize(r.step_s);
@@ -562,10 +605,15 @@ int cmd_train(const std::vector<std::string>& args) {
     j.begin_object().value("tool", "alexnet train").value("version", code_version());
     j.begin_object("config")
         .value("batch", cfg.model.batch)
-        .value("steps", cfg.steps)
+        .value("steps", r.plan.steps)
+        .value("epochs", static_cast<double>(r.plan.steps) / r.plan.steps_per_epoch)
+        .value("dataset_size", r.plan.dataset_size)
+        .value("steps_per_epoch", r.plan.steps_per_epoch)
+        .value("global_batch", cfg.model.batch * world)
         .value("layout", layout_name(cfg.model.layout))
         .value("device", cfg.model.device.str())
-        .value("lr", cfg.lr.str())
+        .value("lr", r.plan.lr.str())
+        .array("lr_decay_steps", std::vector<double>(r.plan.lr.decay_steps.begin(), r.plan.lr.decay_steps.end()))
         .value("input_size", cfg.model.config.input_size)
         .value("classes", cfg.model.config.classes)
         .end_object();
@@ -578,7 +626,8 @@ int cmd_train(const std::vector<std::string>& args) {
         .value("images_per_s", static_cast<double>(cfg.model.batch) / s.mean)
         .value("ranks", static_cast<int64_t>(world))
         .array("step_s", r.step_s)
-        .array("loss", r.loss);
+        .array("loss", r.loss)
+        .array("lr", r.lr);
     j.begin_array("per_rank");
     const size_t np = Phases::names().size();
     for (int rk = 0; rk < world; ++rk) {

@@ -1,6 +1,7 @@
-// The training loop behind `alexnet train`: synthetic data (until HDF5 shards land), SGD with the
-// learning-rate schedule, progress logs, checkpoints and resume. A library function so that tests
-// can run it and compare weights bit for bit.
+// The training loop behind `alexnet train`: a shard set or synthetic data, SGD with the
+// learning-rate schedule (in steps, or in epochs of the data actually used), progress logs,
+// checkpoints and resume. A library function so that tests can run it and compare weights bit
+// for bit.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,8 @@ namespace alexnet {
 
 struct TrainConfig {
   ModelOptions model;
-  int64_t steps = 100;            // total updates (a resumed run continues up to this)
+  int64_t steps = 100;            // total updates (a resumed run continues up to this), unless
+  double epochs = 0;              // > 0: as many updates as these epochs of the data take
   std::string data;               // a shard set folder; "" : the synthetic data below
   int loader_threads = 2;
   int prefetch = 3;
@@ -26,7 +28,8 @@ struct TrainConfig {
   int64_t synthetic_samples = 12800;
   int64_t data_classes = 0;       // synthetic labels in [0, data_classes); 0: the model's classes
   SgdConfig sgd;
-  LrSchedule lr;
+  LrSchedule lr;                  // its decay_steps are in steps; train() adds lr_step_epochs
+  std::vector<int64_t> lr_step_epochs;  // decay also where these epochs of the data begin
   int64_t log_every = 10;
   std::string checkpoint_dir;     // "" : no checkpoints
   int64_t checkpoint_every = 0;   // steps between checkpoints (0: only at the end)
@@ -53,8 +56,20 @@ struct Phases {
   Phases scaled(double f) const;
 };
 
+// How long a run is and its learning rates, once the data set's size is known: epochs become
+// steps of the global batch (epoch_start_step).
+struct RunPlan {
+  int64_t steps = 0;              // total updates
+  LrSchedule lr;                  // with every decay in steps
+  int64_t dataset_size = 0;       // samples per epoch
+  double steps_per_epoch = 0;     // dataset_size / global batch (not rounded)
+};
+RunPlan plan_run(const TrainConfig& cfg, int64_t dataset_size, int64_t global_batch);
+
 struct TrainResult {
+  RunPlan plan;
   int64_t first_step = 0, last_step = 0;  // trained [first_step, last_step)
+  std::vector<double> lr;                 // the rate of each step trained here
   std::vector<double> step_s, loss;       // per step trained here (loss: mean over all ranks)
   Phases total;                           // this rank's totals
   LossStats last_window;                  // over all ranks, the last log window (loss: mean)
