@@ -1,6 +1,7 @@
 # Finds the CUDA toolkit, cuDNN, cuBLAS(Lt) and NCCL according to ALEXNET_CUDA (AUTO|ON|OFF).
-# Result: ALEXNET_HAVE_CUDA (ON/OFF) and, when ON, the interface targets alexnet::cuda_libs
-# (cudart, cuDNN, cuBLAS, cuBLASLt) and alexnet::nccl.
+# Result: ALEXNET_HAVE_CUDA (ON/OFF) and, when ON, the interface targets alexnet::cudart (the
+# CUDA runtime: what the core needs), alexnet::cuda_libs (cuDNN, cuBLAS, cuBLASLt: the layers)
+# and alexnet::nccl.
 #
 # The libraries are looked up beside the nvcc that CMake found (its toolkit root), not through
 # CMake's FindCUDAToolkit: Debian 12's CMake 3.25 module fails on CUDA 13 (it marks the target
@@ -58,12 +59,15 @@ if(NOT _alexnet_cuda_mode STREQUAL "OFF")
       set(_why "CUDA compiler ${CMAKE_CUDA_COMPILER} found but not: ${_missing}")
     else()
       set(ALEXNET_HAVE_CUDA ON)
+      add_library(alexnet_cudart INTERFACE)
+      target_include_directories(alexnet_cudart SYSTEM INTERFACE ${CUDART_INCLUDE_DIR})
+      target_link_libraries(alexnet_cudart INTERFACE ${CUDART_LIBRARY})
+      target_compile_definitions(alexnet_cudart INTERFACE ALEXNET_HAVE_CUDA=1)
+      add_library(alexnet::cudart ALIAS alexnet_cudart)
       add_library(alexnet_cuda_libs INTERFACE)
-      target_include_directories(alexnet_cuda_libs SYSTEM INTERFACE
-        ${CUDART_INCLUDE_DIR} ${CUDNN_INCLUDE_DIR})
+      target_include_directories(alexnet_cuda_libs SYSTEM INTERFACE ${CUDNN_INCLUDE_DIR})
       target_link_libraries(alexnet_cuda_libs INTERFACE
-        ${CUDART_LIBRARY} ${CUBLAS_LIBRARY} ${CUBLASLT_LIBRARY} ${CUDNN_LIBRARY})
-      target_compile_definitions(alexnet_cuda_libs INTERFACE ALEXNET_HAVE_CUDA=1)
+        ${CUBLAS_LIBRARY} ${CUBLASLT_LIBRARY} ${CUDNN_LIBRARY} alexnet::cudart)
       add_library(alexnet::cuda_libs ALIAS alexnet_cuda_libs)
       add_library(alexnet_nccl INTERFACE)
       target_include_directories(alexnet_nccl SYSTEM INTERFACE ${NCCL_INCLUDE_DIR})

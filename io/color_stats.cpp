@@ -1,5 +1,5 @@
 // Mean and RGB PCA statistics (see color_stats.h).
-#include "color_stats.h"
+#include "io/color_stats.h"
 
 #include <algorithm>
 #include <cmath>

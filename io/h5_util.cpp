@@ -1,5 +1,5 @@
 // HDF5 helpers (see h5_util.h).
-#include "h5_util.h"
+#include "io/h5_util.h"
 
 #include <filesystem>
 #include <mutex>

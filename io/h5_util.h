@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace alexnet::h5 {
 

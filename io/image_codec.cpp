@@ -1,5 +1,5 @@
 // JPEG and PNG decoding, JPEG encoding, resizing (see image_codec.h).
-#include "image_codec.h"
+#include "io/image_codec.h"
 
 #include <png.h>
 #include <turbojpeg.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <memory>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace alexnet {
 

@@ -1,5 +1,5 @@
 // The input pipeline (see loader.h).
-#include "loader.h"
+#include "io/loader.h"
 
 #include <algorithm>
 #include <condition_variable>
@@ -9,11 +9,11 @@
 #include <mutex>
 #include <thread>
 
-#include "buffer.h"
-#include "clock.h"
-#include "error.h"
-#include "image_codec.h"
-#include "random.h"
+#include "core/buffer.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "io/image_codec.h"
+#include "core/random.h"
 
 namespace alexnet {
 

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "shards.h"
-#include "tensor.h"
+#include "io/shards.h"
+#include "core/tensor.h"
 
 namespace alexnet {
 

@@ -1,5 +1,5 @@
 // Shard sets: index, writers and the reader (see shards.h and FORMAT.md).
-#include "shards.h"
+#include "io/shards.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace fs = std::filesystem;
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "h5_util.h"
+#include "io/h5_util.h"
 
 namespace alexnet {
 

@@ -1,5 +1,5 @@
 // The synthetic image set (see synthetic.h).
-#include "synthetic.h"
+#include "io/synthetic.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,14 @@
 #include <numeric>
 #include <vector>
 
-#include "random.h"
-#include "error.h"
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/random.h"
+#include "io/color_stats.h"
+#include "io/image_codec.h"
+#include "io/progress.h"
 
 namespace alexnet {
 
@@ -100,6 +106,66 @@ std::vector<uint8_t> synthetic_image(uint64_t seed, int32_t label, int64_t sampl
     }
   }
   return img;
+}
+
+namespace {
+
+ShardIndex synthetic_index(const SynthSetOptions& o) {
+  ShardIndex ix;
+  ix.dir = o.out;
+  ix.encoding = o.encoding;
+  ix.image_size = o.size;
+  ix.num_classes = o.classes;
+  for (int64_t c = 0; c < o.classes; ++c) {
+    char name[32];
+    std::snprintf(name, sizeof name, "class%04lld", static_cast<long long>(c));
+    ix.class_names.push_back(name);
+  }
+  return ix;
+}
+
+// Samples [first, first + m) as one shard of ix.
+void write_synthetic_shard(const SynthSetOptions& o, int64_t first, int64_t m, ShardIndex& ix, ColorStats& stats) {
+  std::vector<std::vector<uint8_t>> imgs(static_cast<size_t>(m));
+  std::vector<int32_t> labels(static_cast<size_t>(m));
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t i = 0; i < m; ++i) {
+    labels[static_cast<size_t>(i)] = static_cast<int32_t>((first + i) % o.classes);
+    imgs[static_cast<size_t>(i)] = synthetic_image(o.seed, labels[static_cast<size_t>(i)], first + i, o.size);
+  }
+  std::vector<uint8_t> raw;
+  for (auto& img : imgs) {
+    stats.add(img.data(), o.size * o.size);
+    if (o.encoding == Encoding::raw) raw.insert(raw.end(), img.begin(), img.end());
+    else img = encode_jpeg(img.data(), static_cast<int>(o.size), static_cast<int>(o.size), o.quality);
+  }
+  char name[32];
+  std::snprintf(name, sizeof name, "shard-%05zu.h5", ix.shards.size());
+  const std::string path = (std::filesystem::path(o.out) / name).string();
+  if (o.encoding == Encoding::raw) write_raw_shard(path, o.size, raw, labels, o.chunk_images);
+  else write_jpeg_shard(path, o.size, imgs, labels);
+  ix.shards.push_back(name);
+  ix.counts.push_back(m);
+  ix.num_samples += m;
+}
+
+}  // namespace
+
+ShardIndex write_synthetic_set(const SynthSetOptions& o) {
+  ALEXNET_CHECK(o.samples >= 1 && o.classes >= 1 && o.size >= 1 && o.size <= 4096 && o.per_shard >= 1,
+                "synthetic set: samples, classes, images per shard must be positive and the size in [1, 4096]");
+  std::filesystem::create_directories(o.out);
+  ShardIndex ix = synthetic_index(o);
+  ColorStats stats;
+  Progress progress("synth", o.samples);
+  for (int64_t first = 0; first < o.samples; first += o.per_shard) {
+    write_synthetic_shard(o, first, std::min(o.per_shard, o.samples - first), ix, stats);
+    progress.update(ix.num_samples);
+  }
+  progress.update(ix.num_samples, true);
+  stats.finish(&ix.mean, &ix.eigval, &ix.eigvec);
+  ix.save();
+  return ix;
 }
 
 }  // namespace alexnet

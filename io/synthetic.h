@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
-#include "tensor.h"
+#include "core/tensor.h"
+#include "io/shards.h"
 
 namespace alexnet {
 
@@ -30,6 +32,18 @@ class SyntheticDataset {
   int64_t samples_, classes_, size_;
   uint64_t seed_;
 };
+
+// A shard set of synthetic images (`alexnet shards synth`): labels cycle through the classes,
+// class names class0000, class0001, ...; mean and PCA computed over the set. Progress on stderr.
+struct SynthSetOptions {
+  std::string out;
+  int64_t samples = 2048, classes = 10, size = 256, per_shard = 512;
+  Encoding encoding = Encoding::raw;
+  int quality = 90;          // JPEG
+  int64_t chunk_images = 1;  // raw: images per HDF5 chunk (0: contiguous)
+  uint64_t seed = 1;
+};
+ShardIndex write_synthetic_set(const SynthSetOptions& o);
 
 // One synthetic 8-bit RGB image (HWC, size x size) of class `label`: the class's colour and
 // pattern, shifted and noised per sample, on the 0..255 scale (for synthetic shard sets).

@@ -1,7 +1,7 @@
 // Convolution: spec validation, shape checks and the backend switch (see conv.h).
-#include "conv.h"
+#include "layers/conv.h"
 
-#include "error.h"
+#include "core/error.h"
 
 namespace alexnet {
 

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "precision.h"
-#include "tensor.h"
+#include "core/precision.h"
+#include "core/tensor.h"
 
 namespace alexnet {
 

@@ -1,9 +1,9 @@
 // Dropout: checks, the RNG counter and the backend switch (see dropout.h).
-#include "dropout.h"
+#include "layers/dropout.h"
 
 #include <cmath>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace alexnet {
 

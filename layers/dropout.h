@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "buffer.h"
-#include "hash.h"
-#include "tensor.h"
+#include "core/buffer.h"
+#include "core/hash.h"
+#include "core/tensor.h"
 
 namespace alexnet {
 

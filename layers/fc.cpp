@@ -1,7 +1,7 @@
 // Fully connected: checks and the backend switch (see fc.h).
-#include "fc.h"
+#include "layers/fc.h"
 
-#include "error.h"
+#include "core/error.h"
 
 namespace alexnet {
 

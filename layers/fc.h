@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "precision.h"
-#include "tensor.h"
+#include "core/precision.h"
+#include "core/tensor.h"
 
 namespace alexnet {
 

@@ -1,9 +1,9 @@
 // Local response normalization: spec checks and the backend switch (see lrn.h).
-#include "lrn.h"
+#include "layers/lrn.h"
 
 #include <sstream>
 
-#include "error.h"
+#include "core/error.h"
 
 namespace alexnet {
 

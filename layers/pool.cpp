@@ -1,8 +1,8 @@
 // Max pooling: spec checks and the backend switch (see pool.h).
-#include "pool.h"
+#include "layers/pool.h"
 
-#include "conv.h"
-#include "error.h"
+#include "layers/conv.h"
+#include "core/error.h"
 
 namespace alexnet {
 

@@ -1,7 +1,7 @@
 // ReLU: shape checks and the backend switch (see relu.h).
-#include "relu.h"
+#include "layers/relu.h"
 
-#include "error.h"
+#include "core/error.h"
 
 namespace alexnet {
 

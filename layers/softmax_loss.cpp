@@ -1,7 +1,7 @@
 // Softmax cross-entropy: checks and the backend switch (see softmax_loss.h).
-#include "softmax_loss.h"
+#include "layers/softmax_loss.h"
 
-#include "error.h"
+#include "core/error.h"
 
 namespace alexnet {
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "tensor.h"
+#include "core/tensor.h"
 
 namespace alexnet {
 

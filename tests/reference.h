@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "conv.h"
-#include "lrn.h"
-#include "pool.h"
+#include "layers/conv.h"
+#include "layers/lrn.h"
+#include "layers/pool.h"
 
 namespace alexnet::ref {
 

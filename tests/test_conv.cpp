@@ -2,7 +2,8 @@
 // shapes (odd sizes, groups, strides, padding, batch 1), and a finite-difference gradient check.
 #include <cmath>
 
-#include "conv.h"
+#include "layers/conv.h"
+#include "layers/backend_info.h"
 #include "test_util.h"
 
 namespace alexnet::test {

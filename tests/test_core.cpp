@@ -1,16 +1,18 @@
 // Shapes, tensors, buffers, devices and error formatting: the small pieces everything stands on.
 #include <gtest/gtest.h>
 
-#include "buffer.h"
-#include "device.h"
-#include "error.h"
-#include "log.h"
+#include "core/buffer.h"
+#include "layers/backend_info.h"
+#include "layers/convert.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "core/log.h"
 
 #include <cmath>
 #include <iostream>
 #include <limits>
 #include <sstream>
-#include "tensor.h"
+#include "core/tensor.h"
 
 namespace alexnet {
 namespace {

@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "conv.h"
-#include "cudnn_graph.h"
-#include "error.h"
+#include "layers/conv.h"
+#include "cuda/cudnn_graph.h"
+#include "core/error.h"
 
 namespace alexnet::test {
 namespace {

@@ -2,7 +2,7 @@
 // rate 1-p, reused by backward, reproducible from (seed, counter), identity at inference.
 #include <cmath>
 
-#include "dropout.h"
+#include "layers/dropout.h"
 #include "test_util.h"
 
 namespace alexnet::test {

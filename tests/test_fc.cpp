@@ -2,7 +2,7 @@
 // backward with and without the input gradient, and a finite-difference check.
 #include <cmath>
 
-#include "fc.h"
+#include "layers/fc.h"
 #include "test_util.h"
 
 namespace alexnet::test {

@@ -11,12 +11,12 @@
 #include <filesystem>
 #include <set>
 
-#include "color_stats.h"
-#include "error.h"
-#include "image_codec.h"
-#include "loader.h"
-#include "shards.h"
-#include "synthetic.h"
+#include "io/color_stats.h"
+#include "core/error.h"
+#include "io/image_codec.h"
+#include "io/loader.h"
+#include "io/shards.h"
+#include "io/synthetic.h"
 
 namespace fs = std::filesystem;
 

@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "kernel_math.h"
+#include "cuda/kernel_math.h"
 #include "reference.h"
 #include "test_util.h"
 

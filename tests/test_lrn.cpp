@@ -1,6 +1,6 @@
 // LRN on every backend against the double reference, in both conventions (paper: k=2, alpha*sum;
 // Caffe/PyTorch: k=1, alpha/n*sum), with channel counts below, at and above the window.
-#include "lrn.h"
+#include "layers/lrn.h"
 #include "test_util.h"
 
 namespace alexnet::test {

@@ -8,8 +8,9 @@
 #include <map>
 #include <random>
 
-#include "model.h"
-#include "random.h"
+#include "model/model.h"
+#include "layers/backend_info.h"
+#include "core/random.h"
 #include "reference.h"
 #include "test_util.h"
 

@@ -2,8 +2,8 @@
 // and 1.449 GFLOP forward per image for the default model; validation of other configurations.
 #include <gtest/gtest.h>
 
-#include "error.h"
-#include "model_config.h"
+#include "core/error.h"
+#include "model/model_config.h"
 
 namespace alexnet {
 namespace {

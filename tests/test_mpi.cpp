@@ -10,10 +10,11 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "data_parallel.h"
-#include "cli.h"
-#include "device.h"
-#include "train.h"
+#include "parallel/data_parallel.h"
+#include "layers/backend_info.h"
+#include "cli/options.h"
+#include "core/device.h"
+#include "run/train.h"
 
 namespace alexnet {
 namespace {

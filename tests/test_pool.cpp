@@ -1,6 +1,6 @@
 // Max pooling on every backend against the double reference (overlapping 3/2, 2/2, padding, odd
 // sizes, batch 1), with distinct input values so that the argmax is unambiguous.
-#include "pool.h"
+#include "layers/pool.h"
 #include "test_util.h"
 
 namespace alexnet::test {

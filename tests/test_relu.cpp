@@ -1,6 +1,6 @@
 // ReLU on every backend: out of place and in place, 4-D in each layout and 2-D, against the
 // reference, plus a finite-difference check away from the kink.
-#include "relu.h"
+#include "layers/relu.h"
 #include "test_util.h"
 
 namespace alexnet::test {

@@ -2,7 +2,7 @@
 // reference, extreme logits, fewer than 5 classes, a finite-difference check and bad labels.
 #include <cmath>
 
-#include "softmax_loss.h"
+#include "layers/softmax_loss.h"
 #include "test_util.h"
 
 namespace alexnet::test {

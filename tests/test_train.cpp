@@ -11,10 +11,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "checkpoint.h"
-#include "error.h"
-#include "cli.h"
-#include "train.h"
+#include "run/checkpoint.h"
+#include "core/error.h"
+#include "cli/options.h"
+#include "run/train.h"
 
 namespace fs = std::filesystem;
 

@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "buffer.h"
-#include "error.h"
+#include "core/buffer.h"
+#include "layers/convert.h"
+#include "core/error.h"
 #include "reference.h"
 
 namespace alexnet::test {

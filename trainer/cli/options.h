@@ -1,0 +1,79 @@
+// The `alexnet` command line: subcommands in the manner of `caffe train|test|time`. Each command
+// parses its own options (Boost.Program_options) and returns the process exit code.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "model/model.h"
+#include "layers/backend_info.h"
+#include "model/model_config.h"
+#include "parallel/cluster.h"
+#include "parallel/data_parallel.h"
+#include "parallel/placement.h"
+
+namespace alexnet {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+const std::vector<Command>& commands();
+
+// Parses args against desc (throws UsageError for unknown flags and bad values); returns false
+// after printing help when --help was given.
+bool parse_options(const std::string& command, const boost::program_options::options_description& desc,
+                   const std::vector<std::string>& args, boost::program_options::variables_map& vm);
+
+// Options shared by every command that builds the model, and the ModelConfig they describe.
+void add_model_options(boost::program_options::options_description& desc);
+ModelConfig model_config_from(const boost::program_options::variables_map& vm);
+
+// Options of the commands that run the model (batch, layout, device, threads, seed, init, dropout)
+// and the ModelOptions they describe (also applies --threads).
+// Also the data-parallel options (--bucket-mb, --overlap).
+void add_run_options(boost::program_options::options_description& desc, int64_t default_batch);
+// --threads 0 means the node's cores shared among its ranks; rng_stream is the rank.
+
+// --devices and --precision (bench, train, eval), and the tower devices and precision they give
+// (usage errors exit 2). Collective (gpus_per_rank).
+void add_device_options(boost::program_options::options_description& desc);
+void devices_from(const boost::program_options::variables_map& vm, const Cluster& cluster, ModelOptions& o);
+
+ModelOptions model_options_from(const boost::program_options::variables_map& vm, const Cluster& cluster);
+DataParallelOptions data_parallel_from(const boost::program_options::variables_map& vm);
+
+// --threads: n > 0 as given; 0 shares the node's cores among the ranks on it (oversubscribed
+// OpenMP threads spin against each other). UsageError when negative.
+void apply_cpu_threads(int requested, const Cluster& cluster);
+
+// Every option's value as text (what check_same_config compares), except the rank-local ones.
+std::vector<std::pair<std::string, std::string>> options_as_config(const boost::program_options::variables_map& vm);
+
+// Turns an Error raised while reading options into a UsageError (exit 2, printed once).
+template <class F>
+auto as_usage_error(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+// "a,b,,c" -> {"a", "b", "c"}
+std::vector<std::string> split_commas(const std::string& s);
+
+int cmd_info(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
+int cmd_shards(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_bench_io(const std::vector<std::string>& args);
+
+}  // namespace alexnet

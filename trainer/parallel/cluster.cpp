@@ -1,0 +1,147 @@
+// MPI world helpers (see cluster.h).
+#include "parallel/cluster.h"
+
+#include <cstring>
+#include <sstream>
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/host.h"
+#include "parallel/mpi_check.h"
+#include "parallel/watchdog.h"
+
+namespace alexnet {
+
+Cluster Cluster::from(MPI_Comm world) {
+  Cluster c;
+  c.world = world;
+  MPI_CHECK(MPI_Comm_rank(world, &c.rank));
+  MPI_CHECK(MPI_Comm_size(world, &c.size));
+  MPI_Comm local;
+  MPI_CHECK(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, c.rank, MPI_INFO_NULL, &local));
+  MPI_CHECK(MPI_Comm_rank(local, &c.local_rank));
+  MPI_CHECK(MPI_Comm_size(local, &c.local_size));
+  MPI_Comm_free(&local);
+  return c;
+}
+
+namespace {
+
+std::string serialize(const std::vector<std::pair<std::string, std::string>>& config) {
+  std::string s;
+  for (const auto& [k, v] : config) s += k + '\x1f' + v + '\x1e';
+  return s;
+}
+
+std::vector<std::pair<std::string, std::string>> deserialize(const std::string& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    const size_t us = s.find('\x1f', pos), rs = s.find('\x1e', pos);
+    if (us == std::string::npos || rs == std::string::npos || us > rs) break;
+    out.emplace_back(s.substr(pos, us - pos), s.substr(us + 1, rs - us - 1));
+    pos = rs + 1;
+  }
+  return out;
+}
+
+void bcast_string(const Cluster& c, std::string& s) {
+  uint64_t n = s.size();
+  MPI_CHECK(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, c.world));
+  s.resize(n);
+  if (n) MPI_CHECK(MPI_Bcast(s.data(), static_cast<int>(n), MPI_CHAR, 0, c.world));
+}
+
+// Every rank's string on rank 0.
+std::vector<std::string> gather_strings(const Cluster& c, const std::string& mine) {
+  const int n = static_cast<int>(mine.size());
+  std::vector<int> sizes(c.root() ? c.size : 0), offsets;
+  MPI_CHECK(MPI_Gather(&n, 1, MPI_INT, sizes.data(), 1, MPI_INT, 0, c.world));
+  std::string all;
+  if (c.root()) {
+    int total = 0;
+    for (int s : sizes) offsets.push_back(total), total += s;
+    all.resize(static_cast<size_t>(total));
+  }
+  MPI_CHECK(MPI_Gatherv(mine.data(), n, MPI_CHAR, all.data(), sizes.data(), offsets.data(), MPI_CHAR, 0, c.world));
+  std::vector<std::string> out;
+  for (int r = 0; c.root() && r < c.size; ++r) out.push_back(all.substr(offsets[r], sizes[r]));
+  return out;
+}
+
+}  // namespace
+
+void check_same_config(const Cluster& c, const std::vector<std::pair<std::string, std::string>>& config) {
+  if (c.alone()) return;
+  auto mine = config;
+  mine.emplace_back("code version", code_version());
+  std::string root_text = c.root() ? serialize(mine) : std::string();
+  bcast_string(c, root_text);
+  const auto theirs = deserialize(root_text);
+  std::string diff;
+  for (const auto& [k, v] : mine) {
+    auto it = std::find_if(theirs.begin(), theirs.end(), [&](const auto& p) { return p.first == k; });
+    const std::string root_v = it == theirs.end() ? "(unset)" : it->second;
+    if (root_v != v) {
+      std::ostringstream os;
+      os << "rank " << c.rank << " has " << k << " = " << v << " but rank 0 has " << root_v;
+      diff = os.str();
+      break;
+    }
+  }
+  int bad = diff.empty() ? 0 : 1, any = 0;
+  MPI_CHECK(MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, c.world));
+  if (!any) return;
+  const auto diffs = gather_strings(c, diff);
+  std::string msg = "the ranks were started with different configurations:";
+  for (const auto& d : diffs)
+    if (!d.empty()) msg += "\n  " + d;
+  throw UsageError(c.root() ? msg : "configuration mismatch (rank 0 reports it)");
+}
+
+void on_root(const Cluster& c, const std::function<void()>& fn, const std::string& what) {
+  if (c.alone()) {
+    try {
+      fn();
+    } catch (const CollectiveError&) {
+      throw;
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      throw CollectiveError(e.what());
+    }
+    return;
+  }
+  std::string error;
+  if (c.root()) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      error = e.what();
+      if (error.empty()) error = "unknown error";
+    }
+  }
+  {
+    WatchScope watch("waiting for " + what);
+    bcast_string(c, error);
+  }
+  // Every rank knows: a clean stop everywhere (logged once), no abort needed.
+  if (!error.empty()) throw CollectiveError(error);
+}
+
+std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine) {
+  if (c.alone()) return mine;
+  WatchScope watch("a gather of timings");
+  std::vector<double> all(c.root() ? mine.size() * static_cast<size_t>(c.size) : 0);
+  MPI_CHECK(MPI_Gather(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(),
+                       static_cast<int>(mine.size()), MPI_DOUBLE, 0, c.world));
+  return all;
+}
+
+std::vector<std::string> gather_hostnames(const Cluster& c) {
+  if (c.alone()) return {hostname()};
+  return gather_strings(c, hostname());
+}
+
+}  // namespace alexnet

@@ -1,0 +1,64 @@
+// Gradient communicators: one per tower, summing tower t's gradient buckets in place across the
+// same tower of every rank (tower t's weights are only ever summed with tower t's). Collectives
+// are started in the same order on every rank. MPI on host buffers (the CPU backend), NCCL on GPU
+// buffers. The sum is turned into the average by the SGD update (grad scale 1/ranks).
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace alexnet {
+
+class CommWorker;
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int size() const = 0;
+  virtual const char* name() const = 0;  // "MPI" or "NCCL"
+  // Starts summing `slice` in place across ranks and returns at once. `label` names the
+  // collective for the stall detector and errors ("all-reduce of step 3, bucket 1 (fc6) of tower 0").
+  virtual void start(const Tensor& slice, const std::string& label) = 0;
+  // Everything started so far has finished (MPI: blocks; NCCL: later work on the compute stream
+  // waits for it, without a host synchronisation).
+  virtual void wait() = 0;
+  // Seconds spent inside collectives since the last call (MPI: measured on the worker thread;
+  // NCCL: CUDA events around each collective on its stream, read once the step's GPU work is
+  // done: asynchronous() says so, and the caller asks after synchronising).
+  virtual double take_busy_seconds() = 0;
+  virtual bool asynchronous() const { return false; }
+};
+
+// A thread that runs queued jobs in order: the MPI communicators of both towers share one, so
+// every rank issues its collectives in the same order. Errors are rethrown by drain().
+class CommWorker {
+ public:
+  CommWorker();
+  ~CommWorker();
+  CommWorker(const CommWorker&) = delete;
+  CommWorker& operator=(const CommWorker&) = delete;
+  void post(std::function<void()> job);
+  void drain();  // blocks until the queue is empty and idle; rethrows a job's error
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// MPI: a duplicate of `world` (errors returned, not fatal). With a worker the sums run on it
+// (overlapping the caller's work); without, start() sums at once on the calling thread.
+std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm world, CommWorker* worker);
+
+#ifdef ALEXNET_HAVE_CUDA
+// NCCL on GPU `device`: the unique id comes from rank 0 of `world` over MPI; sums run on a stream
+// of their own that waits (event) for the compute stream `compute_stream` (a cudaStream_t).
+std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm world, int device, void* compute_stream);
+#endif
+
+}  // namespace alexnet

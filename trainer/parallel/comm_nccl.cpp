@@ -1,0 +1,110 @@
+// The NCCL communicator (see comm.h): one NCCL communicator per tower, its unique id made by rank
+// 0 and broadcast over MPI; sums on a stream of their own that first waits for the compute stream
+// (an event, never a host synchronisation); wait() makes the compute stream wait for the sums.
+// Built only with CUDA; validated on a GPU machine (tests/gpu_check.sh).
+#ifdef ALEXNET_HAVE_CUDA
+
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+
+#include <vector>
+
+#include "parallel/comm.h"
+#include "core/gpu.h"
+#include "parallel/mpi_check.h"
+
+namespace alexnet {
+namespace {
+
+class NcclCommunicator final : public Communicator {
+ public:
+  NcclCommunicator(MPI_Comm world, int device, void* compute_stream)
+      : device_(device), compute_(static_cast<cudaStream_t>(compute_stream)) {
+    int rank = 0;
+    MPI_CHECK(MPI_Comm_rank(world, &rank));
+    MPI_CHECK(MPI_Comm_size(world, &size_));
+    ncclUniqueId id{};
+    if (rank == 0) NCCL_CHECK(ncclGetUniqueId(&id));
+    MPI_CHECK(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, world));
+    CUDA_CHECK(cudaSetDevice(device_));
+    NCCL_CHECK(ncclCommInitRank(&comm_, size_, id, rank));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming));
+    CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
+  }
+
+  ~NcclCommunicator() override {
+    // Destructors never throw: failures here are ignored (the job is ending).
+    cudaSetDevice(device_);
+    if (comm_) ncclCommDestroy(comm_);
+    if (ready_) cudaEventDestroy(ready_);
+    if (done_) cudaEventDestroy(done_);
+    for (const Span& s : spans_) cudaEventDestroy(s.start), cudaEventDestroy(s.stop);
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+
+  int size() const override { return size_; }
+  const char* name() const override { return "NCCL"; }
+
+  void start(const Tensor& slice, const std::string& /*label*/) override {
+    ALEXNET_CHECK(slice.device.is_cuda() && slice.device.index == device_ && slice.dtype == DType::f32,
+                  "NCCL all-reduce needs f32 memory on cuda:" << device_ << ", got " << slice.str());
+    CUDA_CHECK(cudaSetDevice(device_));
+    CUDA_CHECK(cudaEventRecord(ready_, compute_));
+    CUDA_CHECK(cudaStreamWaitEvent(stream_, ready_, 0));
+    if (timed_ == spans_.size()) {
+      Span s;
+      CUDA_CHECK(cudaEventCreate(&s.start));
+      CUDA_CHECK(cudaEventCreate(&s.stop));
+      spans_.push_back(s);
+    }
+    const Span& span = spans_[timed_++];
+    CUDA_CHECK(cudaEventRecord(span.start, stream_));
+    NCCL_CHECK(ncclAllReduce(slice.data, slice.data, static_cast<size_t>(slice.numel()), ncclFloat, ncclSum,
+                             comm_, stream_));
+    CUDA_CHECK(cudaEventRecord(span.stop, stream_));
+  }
+
+  void wait() override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    CUDA_CHECK(cudaEventRecord(done_, stream_));
+    CUDA_CHECK(cudaStreamWaitEvent(compute_, done_, 0));
+  }
+
+  // The collectives run one after another on stream_: their durations add up.
+  double take_busy_seconds() override {
+    CUDA_CHECK(cudaSetDevice(device_));
+    double total = 0;
+    for (size_t i = 0; i < timed_; ++i) {
+      CUDA_CHECK(cudaEventSynchronize(spans_[i].stop));
+      float ms = 0;
+      CUDA_CHECK(cudaEventElapsedTime(&ms, spans_[i].start, spans_[i].stop));
+      total += ms * 1e-3;
+    }
+    timed_ = 0;
+    return total;
+  }
+  bool asynchronous() const override { return true; }
+
+ private:
+  int device_;
+  int size_ = 1;
+  cudaStream_t compute_ = nullptr, stream_ = nullptr;
+  cudaEvent_t ready_ = nullptr, done_ = nullptr;
+  struct Span {
+    cudaEvent_t start = nullptr, stop = nullptr;
+  };
+  std::vector<Span> spans_;  // around each all-reduce since the last take_busy_seconds()
+  size_t timed_ = 0;
+  ncclComm_t comm_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm world, int device, void* compute_stream) {
+  return std::make_unique<NcclCommunicator>(world, device, compute_stream);
+}
+
+}  // namespace alexnet
+
+#endif  // ALEXNET_HAVE_CUDA
