@@ -78,8 +78,7 @@ namespace {
 void write_1d(hid_t parent, const std::string& name, hid_t type, const void* data, int64_t n) {
   const hsize_t dims[1] = {static_cast<hsize_t>(n)};
   Handle space(H5_CHECK(H5Screate_simple(1, dims, nullptr)), H5Sclose);
-  Handle set(H5_CHECK(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)),
-             H5Dclose);
+  Handle set(H5_CHECK(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Dclose);
   H5_CHECK(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
 }
 
@@ -92,8 +91,7 @@ Handle open_1d(hid_t parent, const std::string& name, H5T_class_t cls, int64_t n
   const int rank = H5_CHECK(H5Sget_simple_extent_ndims(space));
   hsize_t dims[1] = {0};
   if (rank == 1) H5_CHECK(H5Sget_simple_extent_dims(space, dims, nullptr));
-  if (H5Tget_class(type) != cls || rank != 1)
-    throw Error("dataset '" + name + "' has the wrong type or rank");
+  if (H5Tget_class(type) != cls || rank != 1) throw Error("dataset '" + name + "' has the wrong type or rank");
   *actual = static_cast<int64_t>(dims[0]);
   if ((n >= 0 && *actual != n) || (n < 0 && *actual > -n))
     throw Error("dataset '" + name + "' has " + std::to_string(*actual) + " elements, expected " +

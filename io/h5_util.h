@@ -23,11 +23,11 @@ std::string error_stack();
 
 }  // namespace alexnet::h5
 
-#define H5_CHECK(expr)                                                                       \
-  [&]() {                                                                                    \
-    auto alexnet_h5_r_ = (expr);                                                             \
-    if (alexnet_h5_r_ < 0) ::alexnet::h5::fail(#expr, __FILE__, __LINE__);                   \
-    return alexnet_h5_r_;                                                                    \
+#define H5_CHECK(expr)                                                     \
+  [&]() {                                                                  \
+    auto alexnet_h5_r_ = (expr);                                           \
+    if (alexnet_h5_r_ < 0) ::alexnet::h5::fail(#expr, __FILE__, __LINE__); \
+    return alexnet_h5_r_;                                                  \
   }()
 
 namespace alexnet::h5 {
@@ -64,8 +64,8 @@ class Handle {
   Closer close_ = nullptr;
 };
 
-Handle create_file(const std::string& path);      // truncates
-Handle open_file(const std::string& path);        // read-only; Error naming the path if not HDF5
+Handle create_file(const std::string& path);  // truncates
+Handle open_file(const std::string& path);    // read-only; Error naming the path if not HDF5
 Handle create_group(hid_t parent, const std::string& name);
 Handle open_group(hid_t parent, const std::string& name);
 

@@ -81,8 +81,8 @@ RgbImage decode_png(const uint8_t* data, size_t size, const std::string& what) {
   png_read_info(png, info);
   const png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   if (w == 0 || h == 0 || w > 65535 || h > 65535) png_error(png, "absurd size");
-  png_set_expand(png);            // palette, grey < 8 bits, tRNS
-  png_set_strip_16(png);          // 16 -> 8 bits
+  png_set_expand(png);    // palette, grey < 8 bits, tRNS
+  png_set_strip_16(png);  // 16 -> 8 bits
   png_set_strip_alpha(png);
   png_set_gray_to_rgb(png);
   png_read_update_info(png, info);

@@ -92,13 +92,17 @@ void write_shard(const std::vector<Item>& items, size_t first, DecodedShard& d, 
       continue;
     }
     labels.push_back(items[first + i].label);
-    if (o.encoding == Encoding::raw) raw.insert(raw.end(), d.encoded[i].begin(), d.encoded[i].end());
-    else kept.push_back(std::move(d.encoded[i]));
+    if (o.encoding == Encoding::raw)
+      raw.insert(raw.end(), d.encoded[i].begin(), d.encoded[i].end());
+    else
+      kept.push_back(std::move(d.encoded[i]));
   }
   char name[32];
   std::snprintf(name, sizeof name, "shard-%05zu.h5", ix.shards.size());
-  if (o.encoding == Encoding::raw) write_raw_shard((out / name).string(), o.size, raw, labels);
-  else write_jpeg_shard((out / name).string(), o.size, kept, labels);
+  if (o.encoding == Encoding::raw)
+    write_raw_shard((out / name).string(), o.size, raw, labels);
+  else
+    write_jpeg_shard((out / name).string(), o.size, kept, labels);
   ix.shards.push_back(name);
   ix.counts.push_back(static_cast<int64_t>(labels.size()));
   ix.num_samples += static_cast<int64_t>(labels.size());
@@ -171,8 +175,9 @@ class ClassNames {
     auto it = by_name_.find(c);
     if (it != by_name_.end()) return it->second;
     const auto v = parse_int(c);
-    ALEXNET_CHECK(v && *v >= 0 && *v < static_cast<int64_t>(count_),
-                  where << ": class '" << c << "' is neither a class folder name nor an index in [0, " << count_ << ")");
+    ALEXNET_CHECK(
+        v && *v >= 0 && *v < static_cast<int64_t>(count_),
+        where << ": class '" << c << "' is neither a class folder name nor an index in [0, " << count_ << ")");
     return static_cast<int32_t>(*v);
   }
 
@@ -227,10 +232,12 @@ std::vector<Item> devkit_items(const fs::path& val, const fs::path& labels_file,
     const auto id = parse_int(lines[k]);
     ALEXNET_CHECK(id && *id >= 1, where << ": '" << lines[k] << "' is not a 1-based class id");
     if (!devkit.empty()) {
-      ALEXNET_CHECK(*id <= static_cast<int64_t>(devkit.size()), where << ": id " << *id << " beyond " << devkit_synsets.string());
+      ALEXNET_CHECK(*id <= static_cast<int64_t>(devkit.size()),
+                    where << ": id " << *id << " beyond " << devkit_synsets.string());
       items.push_back({files[k], names.of(devkit[static_cast<size_t>(*id - 1)], where)});
     } else {
-      ALEXNET_CHECK(*id <= static_cast<int64_t>(classes), where << ": id " << *id << " beyond " << classes << " classes");
+      ALEXNET_CHECK(*id <= static_cast<int64_t>(classes),
+                    where << ": id " << *id << " beyond " << classes << " classes");
       items.push_back({files[k], static_cast<int32_t>(*id - 1)});
     }
   }
@@ -248,7 +255,8 @@ std::vector<Item> val_items(const ImportOptions& o, const std::vector<std::strin
 
 ImportSummary import_imagenet(const ImportOptions& o) {
   ALEXNET_CHECK(fs::is_directory(o.train), o.train << " is not a folder");
-  ALEXNET_CHECK(o.threads >= 1 && o.per_shard >= 1 && o.size >= 1, "import: threads, images per shard and size must be positive");
+  ALEXNET_CHECK(o.threads >= 1 && o.per_shard >= 1 && o.size >= 1,
+                "import: threads, images per shard and size must be positive");
   ImportSummary s;
   const auto classes = sorted_class_folders(o.train);
   s.classes = static_cast<int64_t>(classes.size());

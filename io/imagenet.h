@@ -22,11 +22,11 @@ struct ImportOptions {
   std::string devkit_synsets;  // the devkit's synsets in id order ("" : ids index the sorted classes)
   int64_t size = 256;          // shorter side resized to this, then centre-cropped square
   Encoding encoding = Encoding::jpeg;
-  int quality = 90;            // JPEG quality
-  int64_t per_shard = 1024;    // images per shard file
-  int threads = 1;             // decoding threads
-  uint64_t seed = 1;           // of the order the training images are sharded in
-  bool strict = false;         // an undecodable file is fatal (else reported and skipped)
+  int quality = 90;          // JPEG quality
+  int64_t per_shard = 1024;  // images per shard file
+  int threads = 1;           // decoding threads
+  uint64_t seed = 1;         // of the order the training images are sharded in
+  bool strict = false;       // an undecodable file is fatal (else reported and skipped)
 };
 
 struct ImportResult {

@@ -12,8 +12,8 @@
 #include "core/buffer.h"
 #include "core/clock.h"
 #include "core/error.h"
-#include "io/image_codec.h"
 #include "core/random.h"
+#include "io/image_codec.h"
 
 namespace alexnet {
 
@@ -76,7 +76,8 @@ std::shared_ptr<const std::vector<int64_t>> Loader::State::perm(int64_t epoch) c
   std::lock_guard<std::mutex> lock(order_m);
   auto it = perms.find(epoch);
   if (it != perms.end()) return it->second;
-  auto p = std::make_shared<const std::vector<int64_t>>(permutation(n, mix64(o.seed ^ mix64(0x9e7 + static_cast<uint64_t>(epoch)))));
+  auto p = std::make_shared<const std::vector<int64_t>>(
+      permutation(n, mix64(o.seed ^ mix64(0x9e7 + static_cast<uint64_t>(epoch)))));
   if (perms.size() > 2) perms.erase(perms.begin());
   perms[epoch] = p;
   return p;
@@ -88,7 +89,8 @@ std::shared_ptr<const std::vector<int64_t>> Loader::State::rank_stream(int rank,
   auto it = streams.find(key);
   if (it != streams.end()) return it->second;
   const ShardIndex& ix = reader->index();
-  const auto shard_order = permutation(static_cast<int64_t>(ix.shards.size()), mix64(o.seed ^ mix64(0x5a4d + static_cast<uint64_t>(epoch))));
+  const auto shard_order =
+      permutation(static_cast<int64_t>(ix.shards.size()), mix64(o.seed ^ mix64(0x5a4d + static_cast<uint64_t>(epoch))));
   std::vector<int64_t> seq;
   for (size_t k = static_cast<size_t>(rank); k < shard_order.size(); k += static_cast<size_t>(o.ranks)) {
     const auto s = static_cast<size_t>(shard_order[k]);
@@ -135,7 +137,8 @@ int64_t Loader::State::sample_at(int64_t step, int rank, int64_t i) const {
   int64_t q = o.start / o.ranks + step * o.batch + i;
   for (int64_t epoch = 0;; ++epoch) {
     const auto s = rank_stream(rank, epoch);
-    if (s->empty()) throw Error("--shuffle shard: rank " + std::to_string(rank) + " gets no shard (fewer shards than ranks)");
+    if (s->empty())
+      throw Error("--shuffle shard: rank " + std::to_string(rank) + " gets no shard (fewer shards than ranks)");
     if (q < static_cast<int64_t>(s->size())) return (*s)[static_cast<size_t>(q)];
     q -= static_cast<int64_t>(s->size());
   }
@@ -167,8 +170,9 @@ void Loader::State::fill(Slot& slot, int64_t step, LoaderStats* st) {
     if (ix.encoding == Encoding::jpeg) {
       decoded = decode_image(bytes.data(), bytes.size(), "sample " + std::to_string(sample) + " of " + ix.dir);
       if (decoded.width != S || decoded.height != S)
-        throw Error("sample " + std::to_string(sample) + " of " + ix.dir + " decodes to " + std::to_string(decoded.width) +
-                    "x" + std::to_string(decoded.height) + ", the index says " + std::to_string(S));
+        throw Error("sample " + std::to_string(sample) + " of " + ix.dir + " decodes to " +
+                    std::to_string(decoded.width) + "x" + std::to_string(decoded.height) + ", the index says " +
+                    std::to_string(S));
       px = decoded.pixels.data();
     }
     const double t2 = now_seconds();
@@ -259,8 +263,9 @@ Loader::Loader(std::shared_ptr<const ShardReader> reader, const LoaderOptions& o
   const ShardIndex& ix = s.reader->index();
   ALEXNET_CHECK(o.batch >= 1 && o.ranks >= 1 && o.rank >= 0 && o.rank < o.ranks, "loader: bad batch or ranks");
   ALEXNET_CHECK(o.threads >= 1 && o.prefetch >= 1, "loader: --loader-threads and --prefetch must be at least 1");
-  ALEXNET_CHECK(o.crop >= 1 && o.crop <= ix.image_size,
-                "the model's input " << o.crop << " does not fit the data's " << ix.image_size << "-pixel images in " << ix.dir);
+  ALEXNET_CHECK(o.crop >= 1 && o.crop <= ix.image_size, "the model's input " << o.crop << " does not fit the data's "
+                                                                             << ix.image_size << "-pixel images in "
+                                                                             << ix.dir);
   ALEXNET_CHECK(o.view >= -1 && o.view < 10, "loader: view must be -1..9");
   s.n = ix.num_samples;
   s.global_batch = o.batch * o.ranks;
@@ -269,7 +274,8 @@ Loader::Loader(std::shared_ptr<const ShardReader> reader, const LoaderOptions& o
                                                 << o.batch << " x " << o.ranks << " ranks)");
   if (o.train && o.shuffle == Shuffle::shard)
     ALEXNET_CHECK(static_cast<int64_t>(ix.shards.size()) >= o.ranks,
-                  "--shuffle shard needs at least one shard per rank: " << ix.shards.size() << " shards, " << o.ranks << " ranks");
+                  "--shuffle shard needs at least one shard per rank: " << ix.shards.size() << " shards, " << o.ranks
+                                                                        << " ranks");
   const Shape ishape{o.batch, 3, o.crop, o.crop};
   for (int k = 0; k < o.prefetch + o.threads; ++k) {
     auto slot = std::make_unique<State::Slot>();

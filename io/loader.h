@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "io/shards.h"
 #include "core/tensor.h"
+#include "io/shards.h"
 
 namespace alexnet {
 
@@ -39,19 +39,19 @@ struct LoaderOptions {
   Shuffle shuffle = Shuffle::global;
   int64_t shuffle_buffer = 2048;  // shard mode
   int threads = 2;
-  int prefetch = 3;  // batches prepared ahead
-  bool train = true; // false: one ordered pass, no augmentation
-  int view = -1;     // evaluation: -1 centre crop, 0..9 the ten crops
+  int prefetch = 3;   // batches prepared ahead
+  bool train = true;  // false: one ordered pass, no augmentation
+  int view = -1;      // evaluation: -1 centre crop, 0..9 the ten crops
   int64_t crop = 227;
   Layout layout = Layout::nchw;  // of the images delivered
   int64_t start = 0;             // training: global stream position of the first batch
   double pca_std = 0.1;
-  bool pinned = false;           // batches in page-locked memory (for copies to GPUs)
+  bool pinned = false;  // batches in page-locked memory (for copies to GPUs)
 };
 
 struct Batch {
-  Tensor images;  // (N, 3, crop, crop) f32, in options.layout
-  Tensor labels;  // (N) i32
+  Tensor images;      // (N, 3, crop, crop) f32, in options.layout
+  Tensor labels;      // (N) i32
   int64_t valid = 0;  // real samples (evaluation pads the last batch)
   int64_t step = 0;   // index of this batch in the stream
 };

@@ -119,31 +119,36 @@ ShardIndex ShardIndex::load(const std::string& dir) {
     std::string format;
     try {
       format = h5::attr_str(f, "format");
-    } catch (const Error&) {
-    }
+    } catch (const Error&) {}
     if (format != kIndexFormat) throw Error("not an alexnet-mpi shard index (format '" + format + "')");
     const int64_t version = h5::attr_i64(f, "format_version");
     if (version != kShardFormatVersion)
-      throw Error("format version " + std::to_string(version) + ", this build reads " + std::to_string(kShardFormatVersion));
+      throw Error("format version " + std::to_string(version) + ", this build reads " +
+                  std::to_string(kShardFormatVersion));
     ShardIndex ix;
     ix.dir = dir;
     ix.encoding = parse_encoding(h5::attr_str(f, "encoding"));
     ix.image_size = h5::attr_i64(f, "image_size");
     ix.num_samples = h5::attr_i64(f, "num_samples");
     ix.num_classes = h5::attr_i64(f, "num_classes");
-    if (ix.image_size < 1 || ix.image_size > kMaxImage) throw Error("absurd image_size " + std::to_string(ix.image_size));
-    if (ix.num_samples < 0 || ix.num_samples > kMaxSamples) throw Error("absurd num_samples " + std::to_string(ix.num_samples));
-    if (ix.num_classes < 1 || ix.num_classes > kMaxClasses) throw Error("absurd num_classes " + std::to_string(ix.num_classes));
+    if (ix.image_size < 1 || ix.image_size > kMaxImage)
+      throw Error("absurd image_size " + std::to_string(ix.image_size));
+    if (ix.num_samples < 0 || ix.num_samples > kMaxSamples)
+      throw Error("absurd num_samples " + std::to_string(ix.num_samples));
+    if (ix.num_classes < 1 || ix.num_classes > kMaxClasses)
+      throw Error("absurd num_classes " + std::to_string(ix.num_classes));
     if (ix.num_samples == 0) throw Error("the shard set is empty");
     ix.class_names = lines(h5::attr_str(f, "class_names"));
     ix.shards = lines(h5::attr_str(f, "shards"));
     if (static_cast<int64_t>(ix.class_names.size()) != ix.num_classes)
-      throw Error(std::to_string(ix.class_names.size()) + " class names for num_classes " + std::to_string(ix.num_classes));
+      throw Error(std::to_string(ix.class_names.size()) + " class names for num_classes " +
+                  std::to_string(ix.num_classes));
     if (ix.shards.empty()) throw Error("no shards listed");
     if (ix.shards.size() > 1000000) throw Error("absurd shard count");
     const auto cd = dims_of(f, "shard_counts", H5T_INTEGER, 8, 1);
-    if (cd[0] != ix.shards.size()) throw Error("shard_counts has " + std::to_string(cd[0]) + " entries for " +
-                                               std::to_string(ix.shards.size()) + " shards");
+    if (cd[0] != ix.shards.size())
+      throw Error("shard_counts has " + std::to_string(cd[0]) + " entries for " + std::to_string(ix.shards.size()) +
+                  " shards");
     ix.counts = read_all<int64_t>(f, "shard_counts", H5T_NATIVE_INT64, static_cast<int64_t>(cd[0]));
     int64_t total = 0;
     for (int64_t c : ix.counts) {
@@ -151,7 +156,8 @@ ShardIndex ShardIndex::load(const std::string& dir) {
       total += c;
     }
     if (total != ix.num_samples)
-      throw Error("the shards hold " + std::to_string(total) + " samples, num_samples says " + std::to_string(ix.num_samples));
+      throw Error("the shards hold " + std::to_string(total) + " samples, num_samples says " +
+                  std::to_string(ix.num_samples));
     for (auto [name, n, dst] : {std::tuple{"mean", 1, ix.mean.data()}, std::tuple{"pca_eigval", 1, ix.eigval.data()},
                                 std::tuple{"pca_eigvec", 2, ix.eigvec.data()}}) {
       const auto d = dims_of(f, name, H5T_FLOAT, 4, n);
@@ -187,20 +193,23 @@ void ShardIndex::save() const {
 void write_raw_shard(const std::string& path, int64_t image_size, const std::vector<uint8_t>& images,
                      const std::vector<int32_t>& labels, int64_t chunk_images) {
   const auto n = static_cast<hsize_t>(labels.size()), s = static_cast<hsize_t>(image_size);
-  ALEXNET_CHECK(images.size() == n * s * s * 3, "write_raw_shard: " << images.size() << " bytes for " << n << " images");
+  ALEXNET_CHECK(images.size() == n * s * s * 3,
+                "write_raw_shard: " << images.size() << " bytes for " << n << " images");
   std::lock_guard<std::mutex> lock(h5_lock());
   write_file_atomically(path, [&](hid_t f) {
     shard_header(f, Encoding::raw, image_size, static_cast<int64_t>(n));
     write_dataset(f, "labels", H5T_NATIVE_INT32, {n}, labels.data());
     const auto c = std::min<hsize_t>(n, static_cast<hsize_t>(chunk_images));
-    if (n > 0) write_dataset(f, "images", H5T_NATIVE_UINT8, {n, s, s, 3}, images.data(),
-                             c > 0 ? std::vector<hsize_t>{c, s, s, 3} : std::vector<hsize_t>{});
+    if (n > 0)
+      write_dataset(f, "images", H5T_NATIVE_UINT8, {n, s, s, 3}, images.data(),
+                    c > 0 ? std::vector<hsize_t>{c, s, s, 3} : std::vector<hsize_t>{});
   });
 }
 
 void write_jpeg_shard(const std::string& path, int64_t image_size, const std::vector<std::vector<uint8_t>>& jpegs,
                       const std::vector<int32_t>& labels) {
-  ALEXNET_CHECK(jpegs.size() == labels.size(), "write_jpeg_shard: " << jpegs.size() << " images, " << labels.size() << " labels");
+  ALEXNET_CHECK(jpegs.size() == labels.size(),
+                "write_jpeg_shard: " << jpegs.size() << " images, " << labels.size() << " labels");
   std::vector<int64_t> offsets{0};
   std::vector<uint8_t> bytes;
   for (const auto& j : jpegs) {
@@ -233,8 +242,7 @@ ShardReader::ShardReader(const ShardIndex& index) : index_(index) {
       std::string format;
       try {
         format = h5::attr_str(sh->file, "format");
-      } catch (const Error&) {
-      }
+      } catch (const Error&) {}
       if (format != kShardFormat) throw Error("not an alexnet-mpi shard (format '" + format + "')");
       if (h5::attr_i64(sh->file, "format_version") != kShardFormatVersion) throw Error("another format version");
       if (parse_encoding(h5::attr_str(sh->file, "encoding")) != index.encoding)
@@ -257,9 +265,11 @@ ShardReader::ShardReader(const ShardIndex& index) : index_(index) {
       if (index.encoding == Encoding::raw) {
         const auto d = dims_of(sh->file, "images", H5T_INTEGER, 1, 4);
         if (d[0] != static_cast<hsize_t>(count) || d[1] != s || d[2] != s || d[3] != 3)
-          throw Error("images is not [" + std::to_string(count) + ", " + std::to_string(s) + ", " + std::to_string(s) + ", 3]");
+          throw Error("images is not [" + std::to_string(count) + ", " + std::to_string(s) + ", " + std::to_string(s) +
+                      ", 3]");
         h5::Handle dapl(H5_CHECK(H5Pcreate(H5P_DATASET_ACCESS)), H5Pclose);
-        H5_CHECK(H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, H5D_CHUNK_CACHE_W0_DEFAULT));  // one chunk per read
+        H5_CHECK(H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0,
+                                    H5D_CHUNK_CACHE_W0_DEFAULT));  // one chunk per read
         sh->data = h5::Handle(H5_CHECK(H5Dopen2(sh->file, "images", dapl)), H5Dclose);
       } else {
         const auto od = dims_of(sh->file, "jpeg_offsets", H5T_INTEGER, 8, 1);
@@ -272,7 +282,8 @@ ShardReader::ShardReader(const ShardIndex& index) : index_(index) {
               sh->offsets[static_cast<size_t>(i) + 1] - sh->offsets[static_cast<size_t>(i)] > (int64_t{64} << 20))
             throw Error("jpeg_offsets of sample " + std::to_string(i) + " are not increasing or absurd");
         if (static_cast<hsize_t>(sh->offsets.back()) != jd[0])
-          throw Error("jpeg_offsets end at " + std::to_string(sh->offsets.back()) + ", the data has " + std::to_string(jd[0]) + " bytes");
+          throw Error("jpeg_offsets end at " + std::to_string(sh->offsets.back()) + ", the data has " +
+                      std::to_string(jd[0]) + " bytes");
         sh->data = h5::Handle(H5_CHECK(H5Dopen2(sh->file, "jpeg", H5P_DEFAULT)), H5Dclose);
       }
       sh->space = h5::Handle(H5_CHECK(H5Dget_space(sh->data)), H5Sclose);

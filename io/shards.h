@@ -37,7 +37,7 @@ struct ShardIndex {
 
   // Reads and checks dir/index.h5; Error naming the file and what is wrong.
   static ShardIndex load(const std::string& dir);
-  void save() const;  // writes dir/index.h5 (atomically)
+  void save() const;                     // writes dir/index.h5 (atomically)
   int64_t first_of(size_t shard) const;  // global index of the shard's first sample
 };
 
@@ -62,7 +62,7 @@ class ShardReader {
   struct Shard;
   ShardIndex index_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  std::vector<int32_t> labels_;                 // every sample's label
+  std::vector<int32_t> labels_;                      // every sample's label
   std::vector<std::pair<uint32_t, int64_t>> where_;  // sample -> (shard, index in shard)
 };
 

@@ -25,8 +25,8 @@ double unit(uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }  //
 SyntheticDataset::SyntheticDataset(int64_t samples, int64_t classes, int64_t image_size, uint64_t seed)
     : samples_(samples), classes_(classes), size_(image_size), seed_(seed) {
   ALEXNET_CHECK(samples >= 1 && classes >= 1 && image_size >= 1,
-                "synthetic data needs positive samples, classes and size (got " << samples << ", " << classes
-                                                                                << ", " << image_size << ")");
+                "synthetic data needs positive samples, classes and size (got " << samples << ", " << classes << ", "
+                                                                                << image_size << ")");
 }
 
 int64_t SyntheticDataset::sample_at(int64_t pos) const {
@@ -43,9 +43,9 @@ int32_t SyntheticDataset::label(int64_t sample) const { return static_cast<int32
 
 void SyntheticDataset::fill(const Tensor& images, const Tensor& labels, int64_t first) const {
   const Shape& s = images.shape;
-  ALEXNET_CHECK(s.rank() == 4 && s.c() == 3 && s.h() == size_ && s.w() == size_ && images.device.is_cpu(),
-                "synthetic data: images " << images.str() << " are not (N, 3, " << size_ << ", " << size_
-                                          << ") on the CPU");
+  ALEXNET_CHECK(
+      s.rank() == 4 && s.c() == 3 && s.h() == size_ && s.w() == size_ && images.device.is_cpu(),
+      "synthetic data: images " << images.str() << " are not (N, 3, " << size_ << ", " << size_ << ") on the CPU");
   ALEXNET_CHECK(labels.shape == Shape{s.n()}, "synthetic data: labels " << labels.str() << " do not match " << s.str());
   float* img = images.f32();
   int32_t* lab = labels.i32();
@@ -136,14 +136,18 @@ void write_synthetic_shard(const SynthSetOptions& o, int64_t first, int64_t m, S
   std::vector<uint8_t> raw;
   for (auto& img : imgs) {
     stats.add(img.data(), o.size * o.size);
-    if (o.encoding == Encoding::raw) raw.insert(raw.end(), img.begin(), img.end());
-    else img = encode_jpeg(img.data(), static_cast<int>(o.size), static_cast<int>(o.size), o.quality);
+    if (o.encoding == Encoding::raw)
+      raw.insert(raw.end(), img.begin(), img.end());
+    else
+      img = encode_jpeg(img.data(), static_cast<int>(o.size), static_cast<int>(o.size), o.quality);
   }
   char name[32];
   std::snprintf(name, sizeof name, "shard-%05zu.h5", ix.shards.size());
   const std::string path = (std::filesystem::path(o.out) / name).string();
-  if (o.encoding == Encoding::raw) write_raw_shard(path, o.size, raw, labels, o.chunk_images);
-  else write_jpeg_shard(path, o.size, imgs, labels);
+  if (o.encoding == Encoding::raw)
+    write_raw_shard(path, o.size, raw, labels, o.chunk_images);
+  else
+    write_jpeg_shard(path, o.size, imgs, labels);
   ix.shards.push_back(name);
   ix.counts.push_back(m);
   ix.num_samples += m;

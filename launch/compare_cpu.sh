@@ -4,13 +4,13 @@
 # the ratios. Usage: launch/compare_cpu.sh [PEERS_DIR] (default ../shared/peers)
 #   BATCH=32 STEPS=20 WARMUP=5 THREADS=2 BUILD_DIR=build
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/env.sh"
+root=$ALEXNET_ROOT
 peers=$(cd "${1:-$root/../shared/peers}" && pwd)
 batch=${BATCH:-32} steps=${STEPS:-20} warmup=${WARMUP:-5} threads=${THREADS:-2}
-alexnet=$root/${BUILD_DIR:-build}/trainer/alexnet
+alexnet=$ALEXNET_BIN
 out=${ALEXNET_OUT:-$root/runs/compare}
 mkdir -p "$out"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_ess_singleton_isolated=1
 [ -x "$alexnet" ] || { echo "compare_cpu.sh: build alexnet first ($alexnet)"; exit 2; }
 # Debian's python3-torch recommends OpenBLAS; without it PyTorch's fc layers run on the reference
 # BLAS (measured here: fc6 alone 0.77 s per forward at batch 32) and the comparison is meaningless.

@@ -5,8 +5,8 @@
 # hosts: one line per node, "node01 slots=2" (a slot is a rank). Extra mpirun options can go in
 # MPIRUN_ARGS. The executable is $ALEXNET_BIN (default build/trainer/alexnet).
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-bin=${ALEXNET_BIN:-$here/build/trainer/alexnet}
+. "$(dirname "$0")/env.sh"
+bin=$ALEXNET_BIN
 np=1 hostfile="" threads=0
 while [ $# -gt 0 ]; do
   case "$1" in

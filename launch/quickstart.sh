@@ -5,16 +5,17 @@
 # Outputs (log, checkpoint, JSON) go to $ALEXNET_OUT (default runs/quickstart). About 3 minutes on
 # 2 cores once built. Extra arguments go to both commands (e.g. --batch 64 --threads 2).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-build=${BUILD_DIR:-build}
+. "$(dirname "$0")/env.sh"
+cd "$ALEXNET_ROOT"
 out=${ALEXNET_OUT:-runs/quickstart}
+t0=$SECONDS
 bash launch/install_deps.sh build
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
-cmake --build "$build" -j2 --target alexnet
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_ess_singleton_isolated=1
+t_install=$((SECONDS - t0))
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j2 --target alexnet
+t_build=$((SECONDS - t0 - t_install))
 mkdir -p "$out"
-alexnet="$build/trainer/alexnet"
+alexnet=$ALEXNET_BIN
 
 "$alexnet" info | tee "$out/info.txt"
 echo
@@ -26,3 +27,4 @@ echo "== the benchmark (batch 32: 5 burn-in + 20 timed steps per mode) =="
 "$alexnet" bench --batch 32 --warmup 5 --steps 20 --json "$out/bench.json" "$@" 2>&1 | tee "$out/bench.log"
 echo
 echo "quickstart: outputs in $out (info.txt, train.log, train.json, checkpoints/, bench.log, bench.json)"
+echo "quickstart: install ${t_install} s, build ${t_build} s, train and bench $((SECONDS - t0 - t_install - t_build)) s"

@@ -5,8 +5,8 @@
 #   launch/scaling.sh --ranks 1,2,4,8 --batch 64 --out runs/scaling [--mode weak|strong|both]
 #                     [--global-batch 256] [-- extra alexnet bench options]
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-bin=${ALEXNET_BIN:-$here/build/trainer/alexnet}
+. "$(dirname "$0")/env.sh"
+bin=$ALEXNET_BIN
 ranks=1,2,4 batch=32 global=0 mode=both out=runs/scaling
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,14 +24,13 @@ IFS=, read -r -a counts <<<"$ranks"
 max=1; for n in "${counts[@]}"; do [ "$n" -gt "$max" ] && max=$n; done
 [ "$global" -gt 0 ] || global=$((batch * max))
 mkdir -p "$out"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 launch() {  # ranks, then alexnet arguments
   local n=$1; shift
   if [ -n "${SLURM_JOB_ID:-}" ]; then
     srun --mpi="${ALEXNET_SRUN_MPI:-pmix}" --overcommit -n "$n" "$bin" "$@"
   else
-    ALEXNET_BIN=$bin bash "$here/launch/mpirun.sh" -np "$n" -- "$@"
+    bash "$ALEXNET_ROOT/launch/mpirun.sh" -np "$n" -- "$@"
   fi
 }
 

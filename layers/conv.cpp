@@ -1,13 +1,12 @@
-// Convolution: spec validation, shape checks and the backend switch (see conv.h).
+// Convolution: spec validation, shape checks and the backend (see conv.h).
 #include "layers/conv.h"
 
 #include "core/error.h"
+#include "layers/backend.h"
 
 namespace alexnet {
 
-int64_t Conv::output_size(int64_t in, int kernel, int stride, int pad) {
-  return (in + 2 * pad - kernel) / stride + 1;
-}
+int64_t Conv::output_size(int64_t in, int kernel, int stride, int pad) { return (in + 2 * pad - kernel) / stride + 1; }
 
 ConvAlgorithm parse_conv_algorithm(const std::string& text) {
   if (text == "direct") return ConvAlgorithm::direct;
@@ -18,54 +17,48 @@ ConvAlgorithm parse_conv_algorithm(const std::string& text) {
 
 const char* conv_algorithm_name(ConvAlgorithm a) {
   switch (a) {
-    case ConvAlgorithm::direct: return "direct";
-    case ConvAlgorithm::winograd: return "winograd";
-    case ConvAlgorithm::automatic: return "auto";
+    case ConvAlgorithm::direct:
+      return "direct";
+    case ConvAlgorithm::winograd:
+      return "winograd";
+    case ConvAlgorithm::automatic:
+      return "auto";
   }
   return "?";
 }
 
-Conv::Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout layout,
-           Device device, const ConvOptions& options)
-    : name_(std::move(name)) {
+Conv::Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout layout, Device device,
+           const ConvOptions& options)
+    : Layer(std::move(name)) {
   const auto& s = spec;
   ALEXNET_CHECK(input.rank() == 4 && input.numel() > 0,
                 name_ << ": input must be a non-empty (N, C, H, W) shape, got " << input.str());
   ALEXNET_CHECK(s.kernel >= 1 && s.stride >= 1 && s.pad >= 0 && s.groups >= 1,
-                name_ << ": kernel " << s.kernel << ", stride " << s.stride << ", pad " << s.pad
-                      << ", groups " << s.groups << " are not valid");
+                name_ << ": kernel " << s.kernel << ", stride " << s.stride << ", pad " << s.pad << ", groups "
+                      << s.groups << " are not valid");
   ALEXNET_CHECK(input.c() == s.in_channels,
                 name_ << ": input has " << input.c() << " channels, the spec " << s.in_channels);
   ALEXNET_CHECK(s.out_channels >= 1 && s.in_channels % s.groups == 0 && s.out_channels % s.groups == 0,
-                name_ << ": channels " << s.in_channels << " -> " << s.out_channels
-                      << " are not divisible by groups " << s.groups);
+                name_ << ": channels " << s.in_channels << " -> " << s.out_channels << " are not divisible by groups "
+                      << s.groups);
   ALEXNET_CHECK(input.h() + 2 * s.pad >= s.kernel && input.w() + 2 * s.pad >= s.kernel,
                 name_ << ": kernel " << s.kernel << " larger than padded input " << input.str());
   Shape out{input.n(), s.out_channels, output_size(input.h(), s.kernel, s.stride, s.pad),
             output_size(input.w(), s.kernel, s.stride, s.pad)};
-  const Layout in_layout = options.input_layout_set ? options.input_layout : layout;
+  const Layout in_layout = options.input_layout.value_or(layout);
   ALEXNET_CHECK(layout_fits(input, in_layout) && layout_fits(out, layout),
                 name_ << ": " << input.str() << " -> " << out.str() << " cannot be stored " << layout_name(in_layout)
                       << " -> " << layout_name(layout) << " (channels must be a multiple of " << kBlock << ")");
-  cfg_ = {spec, input, out, in_layout, layout, device, options.need_input_grad, options.algorithm,
-          options.precision, options.relu};
+  cfg_ = {
+      spec,        input, out, in_layout, layout, device, options.need_input_grad, options.algorithm, options.precision,
+      options.relu};
   check_backend(name_, device, layout, options.precision);
   if (in_layout != layout) check_backend(name_, device, in_layout, options.precision);
-  switch (device.kind) {
-    case DeviceKind::cpu: impl_ = detail::make_conv_cpu(cfg_); break;
-    case DeviceKind::cuda:
-#ifdef ALEXNET_HAVE_CUDA
-      impl_ = detail::make_conv_cuda(cfg_);
-      break;
-#else
-      throw Error(name_ + ": " + device.str() + " needs the CUDA backend, which this build does not have");
-#endif
-  }
+  const DType ad = activation_dtype(options.precision);
+  x_ = {input, in_layout, ad, device}, w_ = {weight_shape(), Layout::nchw, DType::f32, device};
+  b_ = {bias_shape(), layout, DType::f32, device}, y_ = {out, layout, ad, device};
+  impl_ = detail::make_backend(cfg_, detail::make_conv_cpu, detail::make_conv_cuda);
 }
-
-Conv::~Conv() = default;
-Conv::Conv(Conv&&) noexcept = default;
-Conv& Conv::operator=(Conv&&) noexcept = default;
 
 Shape Conv::weight_shape() const {
   const auto& s = cfg_.spec;
@@ -80,25 +73,17 @@ double Conv::forward_flops() const {
 }
 
 void Conv::forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
-  const auto& c = cfg_;
-  check_tensor(x, c.input, c.input_layout, activation_dtype(c.precision), c.device, name_ + ".forward", "x");
-  check_tensor(w, weight_shape(), Layout::nchw, DType::f32, c.device, name_ + ".forward", "w");
-  check_tensor(b, bias_shape(), c.layout, DType::f32, c.device, name_ + ".forward", "b");
-  check_tensor(y, c.output, c.layout, activation_dtype(c.precision), c.device, name_ + ".forward", "y");
+  const ProbeScope scope = timed(false, cfg_.device);
+  expect(false, {{"x", x, x_}, {"w", w, w_}, {"b", b, b_}, {"y", y, y_}});
   impl_->forward(x, w, b, y);
 }
 
-void Conv::backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
-                    const Tensor& dw, const Tensor& db) {
-  const auto& c = cfg_;
-  const std::string who = name_ + ".backward";
-  check_tensor(x, c.input, c.input_layout, activation_dtype(c.precision), c.device, who, "x");
-  check_tensor(w, weight_shape(), Layout::nchw, DType::f32, c.device, who, "w");
-  check_tensor(dy, c.output, c.layout, activation_dtype(c.precision), c.device, who, "dy");
-  if (c.need_input_grad) check_tensor(dx, c.input, c.input_layout, activation_dtype(c.precision), c.device, who, "dx");
-  check_tensor(dw, weight_shape(), Layout::nchw, DType::f32, c.device, who, "dw");
-  check_tensor(db, bias_shape(), c.layout, DType::f32, c.device, who, "db");
-  impl_->backward(x, w, dy, c.need_input_grad ? dx : Tensor{}, dw, db);
+void Conv::backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
+                    const Tensor& db) {
+  const ProbeScope scope = timed(true, cfg_.device);
+  expect(true, {{"x", x, x_}, {"w", w, w_}, {"dy", dy, y_}, {"dw", dw, w_}, {"db", db, b_}});
+  if (cfg_.need_input_grad) expect(true, {{"dx", dx, x_}});
+  impl_->backward(x, w, dy, cfg_.need_input_grad ? dx : Tensor{}, dw, db);
 }
 
 }  // namespace alexnet

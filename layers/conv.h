@@ -3,10 +3,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/precision.h"
 #include "core/tensor.h"
+#include "layers/layer.h"
 
 namespace alexnet {
 
@@ -15,7 +17,7 @@ struct ConvSpec {
   int64_t out_channels = 0;
   int kernel = 1;  // square kernel
   int stride = 1;
-  int pad = 0;     // on every side
+  int pad = 0;  // on every side
   int groups = 1;
 };
 
@@ -26,10 +28,10 @@ enum class ConvAlgorithm { direct, winograd, automatic };
 ConvAlgorithm parse_conv_algorithm(const std::string& text);
 const char* conv_algorithm_name(ConvAlgorithm a);
 
+// Written with designated initialisers: ConvOptions{.algorithm = ..., .relu = true}.
 struct ConvOptions {
-  bool need_input_grad = true;     // false: backward computes no dx (the first layer)
-  Layout input_layout = Layout::nchw;
-  bool input_layout_set = false;   // use input_layout for x/dx instead of the output's layout
+  bool need_input_grad = true;                        // false: backward computes no dx (the first layer)
+  std::optional<Layout> input_layout = std::nullopt;  // of x/dx; unset: the output's layout
   ConvAlgorithm algorithm = ConvAlgorithm::direct;
   // CUDA: fp32, tf32 or bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their gradients). The
   // CPU computes in fp32 only.
@@ -39,7 +41,7 @@ struct ConvOptions {
   bool relu = false;
 
   static ConvOptions first_layer(Layout input, Precision p = Precision::fp32, bool relu = false) {
-    return {false, input, true, ConvAlgorithm::direct, p, relu};
+    return {.need_input_grad = false, .input_layout = input, .precision = p, .relu = relu};
   }
 };
 
@@ -48,13 +50,13 @@ class ConvBackend {
  public:
   virtual ~ConvBackend() = default;
   virtual void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) = 0;
-  virtual void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
-                        const Tensor& dw, const Tensor& db) = 0;
+  virtual void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
+                        const Tensor& db) = 0;
   virtual std::string implementation() const = 0;
 };
 struct ConvConfig {
   ConvSpec spec;
-  Shape input, output;  // (N, C, H, W)
+  Shape input, output;          // (N, C, H, W)
   Layout input_layout, layout;  // of x/dx and of y/dy
   Device device;
   bool need_input_grad;
@@ -63,40 +65,36 @@ struct ConvConfig {
   bool relu;  // forward fuses the ReLU that follows
 };
 std::unique_ptr<ConvBackend> make_conv_cpu(const ConvConfig& c);
-std::unique_ptr<ConvBackend> make_conv_cuda(const ConvConfig& c);  // CUDA builds only
+std::unique_ptr<ConvBackend> make_conv_cuda(const ConvConfig& c);
 }  // namespace detail
 
-class Conv {
+class Conv : public Layer {
  public:
   // input: (N, C, H, W); layout: of the output (and of the input unless options say otherwise).
   Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout layout, Device device,
        const ConvOptions& options = {});
-  ~Conv();
-  Conv(Conv&&) noexcept;
-  Conv& operator=(Conv&&) noexcept;
 
   // Output size of one spatial dim: floor((in + 2 pad - kernel) / stride) + 1.
   static int64_t output_size(int64_t in, int kernel, int stride, int pad);
 
-  const std::string& name() const { return name_; }
   const ConvSpec& spec() const { return cfg_.spec; }
   const Shape& input_shape() const { return cfg_.input; }    // (N, C, H, W)
   const Shape& output_shape() const { return cfg_.output; }  // (N, O, OH, OW)
-  Shape weight_shape() const;  // (O, C / groups, K, K), always plain (OIHW)
-  Shape bias_shape() const;    // (O)
+  Shape weight_shape() const;                                // (O, C / groups, K, K), always plain (OIHW)
+  Shape bias_shape() const;                                  // (O)
   int64_t param_count() const { return weight_shape().numel() + bias_shape().numel(); }
-  double forward_flops() const;  // 2 * multiply-adds, for the whole batch
+  double forward_flops() const;                                           // 2 * multiply-adds, for the whole batch
   std::string implementation() const { return impl_->implementation(); }  // e.g. "jit_wino_4x3:avx512_core"
 
   // y = conv(x, w) + b
   void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y);
   // dx (empty when need_input_grad is false), dw and db from x, w and dy; all overwritten.
-  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
-                const Tensor& dw, const Tensor& db);
+  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
+                const Tensor& db);
 
  private:
-  std::string name_;
   detail::ConvConfig cfg_;
+  TensorSpec x_, w_, b_, y_;  // what forward and backward accept (dx: x_, dy: y_, dw: w_, db: b_)
   std::unique_ptr<detail::ConvBackend> impl_;
 };
 

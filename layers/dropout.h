@@ -12,6 +12,7 @@
 #include "core/buffer.h"
 #include "core/hash.h"
 #include "core/tensor.h"
+#include "layers/layer.h"
 
 namespace alexnet {
 
@@ -34,18 +35,14 @@ struct DropoutConfig {
   DType dtype;  // of x, y, dy, dx
 };
 std::unique_ptr<DropoutBackend> make_dropout_cpu(const DropoutConfig& c);
-std::unique_ptr<DropoutBackend> make_dropout_cuda(const DropoutConfig& c);  // CUDA builds only
+std::unique_ptr<DropoutBackend> make_dropout_cuda(const DropoutConfig& c);
 }  // namespace detail
 
-class Dropout {
+class Dropout : public Layer {
  public:
-  Dropout(std::string name, double p, const Shape& shape, Layout layout, Device device,
-          uint64_t seed, Precision precision = Precision::fp32);
-  ~Dropout();
-  Dropout(Dropout&&) noexcept;
-  Dropout& operator=(Dropout&&) noexcept;
+  Dropout(std::string name, double p, const Shape& shape, Layout layout, Device device, uint64_t seed,
+          Precision precision = Precision::fp32);
 
-  const std::string& name() const { return name_; }
   const Shape& shape() const { return cfg_.shape; }
   double p() const { return cfg_.p; }
 
@@ -63,12 +60,12 @@ class Dropout {
   uint64_t seed() const { return seed_; }
 
  private:
-  std::string name_;
   detail::DropoutConfig cfg_;
   uint64_t seed_;
   uint64_t counter_ = 0;
   bool training_ = true;
   enum class Last { none, training, inference } last_ = Last::none;
+  TensorSpec act_;  // every tensor forward and backward accept
   std::unique_ptr<detail::DropoutBackend> impl_;
 };
 

@@ -8,6 +8,7 @@
 
 #include "core/precision.h"
 #include "core/tensor.h"
+#include "layers/layer.h"
 
 namespace alexnet {
 
@@ -16,13 +17,24 @@ struct FcSpec {
   int64_t out_features = 0;
 };
 
+// Written with designated initialisers: FcOptions{.precision = Precision::bf16, .relu = true}.
+struct FcOptions {
+  bool need_input_grad = true;  // false: backward computes no dx
+  // CUDA: fp32, tf32 or bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their gradients). The
+  // CPU computes in fp32 only.
+  Precision precision = Precision::fp32;
+  // Forward computes y = max(x W^T + b, 0): the ReLU that follows, fused (its backward stays the
+  // caller's).
+  bool relu = false;
+};
+
 namespace detail {
 class FcBackend {
  public:
   virtual ~FcBackend() = default;
   virtual void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) = 0;
-  virtual void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
-                        const Tensor& dw, const Tensor& db) = 0;
+  virtual void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
+                        const Tensor& db) = 0;
 };
 struct FcConfig {
   FcSpec spec;
@@ -33,38 +45,29 @@ struct FcConfig {
   bool relu;  // forward fuses the ReLU that follows
 };
 std::unique_ptr<FcBackend> make_fc_cpu(const FcConfig& c);
-std::unique_ptr<FcBackend> make_fc_cuda(const FcConfig& c);  // CUDA builds only
+std::unique_ptr<FcBackend> make_fc_cuda(const FcConfig& c);
 }  // namespace detail
 
-class FullyConnected {
+class FullyConnected : public Layer {
  public:
-  // precision: CUDA fp32, tf32 or bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their
-  // gradients). The CPU computes in fp32 only.
-  // relu: forward computes y = max(x W^T + b, 0), the ReLU that follows fused (its backward
-  // stays the caller's).
-  FullyConnected(std::string name, const FcSpec& spec, int64_t batch, Device device,
-                 bool need_input_grad = true, Precision precision = Precision::fp32, bool relu = false);
-  ~FullyConnected();
-  FullyConnected(FullyConnected&&) noexcept;
-  FullyConnected& operator=(FullyConnected&&) noexcept;
+  FullyConnected(std::string name, const FcSpec& spec, int64_t batch, Device device, const FcOptions& options = {});
 
-  const std::string& name() const { return name_; }
   const FcSpec& spec() const { return cfg_.spec; }
-  Shape input_shape() const { return {cfg_.batch, cfg_.spec.in_features}; }    // (N, I)
-  Shape output_shape() const { return {cfg_.batch, cfg_.spec.out_features}; }  // (N, O)
+  Shape input_shape() const { return {cfg_.batch, cfg_.spec.in_features}; }               // (N, I)
+  Shape output_shape() const { return {cfg_.batch, cfg_.spec.out_features}; }             // (N, O)
   Shape weight_shape() const { return {cfg_.spec.out_features, cfg_.spec.in_features}; }  // (O, I)
-  Shape bias_shape() const { return {cfg_.spec.out_features}; }                          // (O)
+  Shape bias_shape() const { return {cfg_.spec.out_features}; }                           // (O)
   int64_t param_count() const { return weight_shape().numel() + bias_shape().numel(); }
   double forward_flops() const { return 2.0 * cfg_.batch * weight_shape().numel(); }
 
   void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y);
   // dx (empty when need_input_grad is false), dw and db; all overwritten.
-  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
-                const Tensor& dw, const Tensor& db);
+  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
+                const Tensor& db);
 
  private:
-  std::string name_;
   detail::FcConfig cfg_;
+  TensorSpec x_, w_, b_, y_;  // what forward and backward accept (dx: x_, dy: y_, dw: w_, db: b_)
   std::unique_ptr<detail::FcBackend> impl_;
 };
 

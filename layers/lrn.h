@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "layers/layer.h"
 
 namespace alexnet {
 
@@ -45,18 +46,14 @@ struct LrnConfig {
   DType dtype;  // of x, y, dy, dx
 };
 std::unique_ptr<LrnBackend> make_lrn_cpu(const LrnConfig& c);
-std::unique_ptr<LrnBackend> make_lrn_cuda(const LrnConfig& c);  // CUDA builds only
+std::unique_ptr<LrnBackend> make_lrn_cuda(const LrnConfig& c);
 }  // namespace detail
 
-class Lrn {
+class Lrn : public Layer {
  public:
   Lrn(std::string name, const LrnSpec& spec, const Shape& shape, Layout layout, Device device,
       Precision precision = Precision::fp32);
-  ~Lrn();
-  Lrn(Lrn&&) noexcept;
-  Lrn& operator=(Lrn&&) noexcept;
 
-  const std::string& name() const { return name_; }
   const LrnSpec& spec() const { return cfg_.spec; }
   const Shape& shape() const { return cfg_.shape; }
 
@@ -65,8 +62,8 @@ class Lrn {
   void backward(const Tensor& x, const Tensor& dy, const Tensor& dx);
 
  private:
-  std::string name_;
   detail::LrnConfig cfg_;
+  TensorSpec act_;  // every tensor forward and backward accept
   std::unique_ptr<detail::LrnBackend> impl_;
 };
 

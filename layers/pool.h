@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "layers/layer.h"
 
 namespace alexnet {
 
@@ -31,18 +32,14 @@ struct PoolConfig {
   DType dtype;  // of x, y, dy, dx
 };
 std::unique_ptr<PoolBackend> make_pool_cpu(const PoolConfig& c);
-std::unique_ptr<PoolBackend> make_pool_cuda(const PoolConfig& c);  // CUDA builds only
+std::unique_ptr<PoolBackend> make_pool_cuda(const PoolConfig& c);
 }  // namespace detail
 
-class MaxPool {
+class MaxPool : public Layer {
  public:
   MaxPool(std::string name, const PoolSpec& spec, const Shape& input, Layout layout, Device device,
           Precision precision = Precision::fp32);
-  ~MaxPool();
-  MaxPool(MaxPool&&) noexcept;
-  MaxPool& operator=(MaxPool&&) noexcept;
 
-  const std::string& name() const { return name_; }
   const Shape& input_shape() const { return cfg_.input; }
   const Shape& output_shape() const { return cfg_.output; }
 
@@ -51,8 +48,8 @@ class MaxPool {
   void backward(const Tensor& dy, const Tensor& dx);
 
  private:
-  std::string name_;
   detail::PoolConfig cfg_;
+  TensorSpec x_, y_;  // what forward and backward accept (dx: x_, dy: y_)
   std::unique_ptr<detail::PoolBackend> impl_;
 };
 

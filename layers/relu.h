@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "layers/layer.h"
 
 namespace alexnet {
 
@@ -23,26 +24,22 @@ struct ReluConfig {
   DType dtype;  // of x, y, dy, dx
 };
 std::unique_ptr<ReluBackend> make_relu_cpu(const ReluConfig& c);
-std::unique_ptr<ReluBackend> make_relu_cuda(const ReluConfig& c);  // CUDA builds only
+std::unique_ptr<ReluBackend> make_relu_cuda(const ReluConfig& c);
 }  // namespace detail
 
-class Relu {
+class Relu : public Layer {
  public:
   // precision: bf16 runs on bf16 activations (GPUs), else f32.
   Relu(std::string name, const Shape& shape, Layout layout, Device device, Precision precision = Precision::fp32);
-  ~Relu();
-  Relu(Relu&&) noexcept;
-  Relu& operator=(Relu&&) noexcept;
 
-  const std::string& name() const { return name_; }
   const Shape& shape() const { return cfg_.shape; }
 
   void forward(const Tensor& x, const Tensor& y);
   void backward(const Tensor& y, const Tensor& dy, const Tensor& dx);
 
  private:
-  std::string name_;
   detail::ReluConfig cfg_;
+  TensorSpec act_;  // every tensor forward and backward accept
   std::unique_ptr<detail::ReluBackend> impl_;
 };
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/tensor.h"
+#include "layers/layer.h"
 
 namespace alexnet {
 
@@ -24,6 +25,7 @@ class SoftmaxLossBackend {
   virtual ~SoftmaxLossBackend() = default;
   virtual void forward(const Tensor& logits, const Tensor& labels) = 0;
   virtual LossStats stats() const = 0;
+  virtual Tensor probabilities() const = 0;
   virtual void backward(const Tensor& labels, const Tensor& dlogits, float scale) = 0;
 };
 struct SoftmaxLossConfig {
@@ -32,18 +34,13 @@ struct SoftmaxLossConfig {
   DType dtype;  // of logits and dlogits
 };
 std::unique_ptr<SoftmaxLossBackend> make_softmax_loss_cpu(const SoftmaxLossConfig& c);
-std::unique_ptr<SoftmaxLossBackend> make_softmax_loss_cuda(const SoftmaxLossConfig& c);  // CUDA builds only
+std::unique_ptr<SoftmaxLossBackend> make_softmax_loss_cuda(const SoftmaxLossConfig& c);
 }  // namespace detail
 
-class SoftmaxLoss {
+class SoftmaxLoss : public Layer {
  public:
-  SoftmaxLoss(std::string name, int64_t batch, int64_t classes, Device device,
-              Precision precision = Precision::fp32);
-  ~SoftmaxLoss();
-  SoftmaxLoss(SoftmaxLoss&&) noexcept;
-  SoftmaxLoss& operator=(SoftmaxLoss&&) noexcept;
+  SoftmaxLoss(std::string name, int64_t batch, int64_t classes, Device device, Precision precision = Precision::fp32);
 
-  const std::string& name() const { return name_; }
   Shape logits_shape() const { return {cfg_.batch, cfg_.classes}; }  // (N, K)
   Shape labels_shape() const { return {cfg_.batch}; }                // (N)
 
@@ -51,13 +48,15 @@ class SoftmaxLoss {
   // (where the host first waits for the batch's results).
   void forward(const Tensor& logits, const Tensor& labels);
   LossStats stats() const;  // of the last forward (on a GPU: waits for it)
+  // (N, K) f32 softmax of the last forward, on the layer's device (queued there on a GPU).
+  Tensor probabilities() const;
   // scale multiplies the gradient of the mean loss (1 for plain training).
   void backward(const Tensor& labels, const Tensor& dlogits, float scale = 1.f);
 
  private:
-  std::string name_;
   detail::SoftmaxLossConfig cfg_;
   bool forwarded_ = false;
+  TensorSpec logits_, labels_;  // (N, K) and (N), what forward and backward accept
   std::unique_ptr<detail::SoftmaxLossBackend> impl_;
 };
 

@@ -32,8 +32,8 @@ Vec conv_forward(const Vec& x, const Dims4& xd, const Vec& w, const Vec& b, cons
   return y;
 }
 
-void conv_backward(const Vec& x, const Dims4& xd, const Vec& w, const Vec& dy, const ConvSpec& s,
-                   Vec* dx, Vec* dw, Vec* db) {
+void conv_backward(const Vec& x, const Dims4& xd, const Vec& w, const Vec& dy, const ConvSpec& s, Vec* dx, Vec* dw,
+                   Vec* db) {
   const int64_t oh = (xd.h + 2 * s.pad - s.kernel) / s.stride + 1;
   const int64_t ow = (xd.w + 2 * s.pad - s.kernel) / s.stride + 1;
   const Dims4 yd{xd.n, s.out_channels, oh, ow};
@@ -163,8 +163,8 @@ Vec fc_forward(const Vec& x, const Vec& w, const Vec& b, int64_t n, int64_t in, 
   return y;
 }
 
-void fc_backward(const Vec& x, const Vec& w, const Vec& dy, int64_t n, int64_t in, int64_t out,
-                 Vec* dx, Vec* dw, Vec* db) {
+void fc_backward(const Vec& x, const Vec& w, const Vec& dy, int64_t n, int64_t in, int64_t out, Vec* dx, Vec* dw,
+                 Vec* db) {
   dx->assign(static_cast<size_t>(n * in), 0.0);
   dw->assign(static_cast<size_t>(out * in), 0.0);
   db->assign(static_cast<size_t>(out), 0.0);

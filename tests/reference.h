@@ -22,8 +22,8 @@ struct Dims4 {
 // x (N,C,H,W), w (O, C/g, K, K), b (O) -> y (N, O, OH, OW)
 Vec conv_forward(const Vec& x, const Dims4& xd, const Vec& w, const Vec& b, const ConvSpec& s, Dims4* yd);
 // dx, dw, db from x, w, dy (all overwritten)
-void conv_backward(const Vec& x, const Dims4& xd, const Vec& w, const Vec& dy, const ConvSpec& s,
-                   Vec* dx, Vec* dw, Vec* db);
+void conv_backward(const Vec& x, const Dims4& xd, const Vec& w, const Vec& dy, const ConvSpec& s, Vec* dx, Vec* dw,
+                   Vec* db);
 
 Vec lrn_forward(const Vec& x, const Dims4& d, const LrnSpec& s);
 Vec lrn_backward(const Vec& x, const Vec& dy, const Dims4& d, const LrnSpec& s);
@@ -37,8 +37,8 @@ Vec relu_backward(const Vec& y, const Vec& dy);
 
 // x (N, I), w (O, I), b (O) -> y (N, O)
 Vec fc_forward(const Vec& x, const Vec& w, const Vec& b, int64_t n, int64_t in, int64_t out);
-void fc_backward(const Vec& x, const Vec& w, const Vec& dy, int64_t n, int64_t in, int64_t out,
-                 Vec* dx, Vec* dw, Vec* db);
+void fc_backward(const Vec& x, const Vec& w, const Vec& dy, int64_t n, int64_t in, int64_t out, Vec* dx, Vec* dw,
+                 Vec* db);
 
 struct LossRef {
   double loss = 0;

@@ -3,12 +3,15 @@
 # builds with -j2 and runs every test with ctest; exits non-zero on any failure.
 #   tests/run.sh            (BUILD_DIR=build by default; CMAKE_ARGS passes extra cmake options)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-build=${BUILD_DIR:-build}
+. "$(dirname "$0")/../launch/env.sh"
+cd "$ALEXNET_ROOT"
+t0=$SECONDS
 bash launch/install_deps.sh test
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DALEXNET_BUILD_TESTS=ON ${CMAKE_ARGS:-}
-cmake --build "$build" -j2
-cd "$build"
-ctest --output-on-failure -j2 --timeout 600
+t_install=$((SECONDS - t0))
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DALEXNET_BUILD_TESTS=ON ${CMAKE_ARGS:-}
+cmake --build "$BUILD_DIR" -j2
+t_build=$((SECONDS - t0 - t_install))
+rc=0
+(cd "$BUILD_DIR" && ctest --output-on-failure -j2 --timeout 600) || rc=$?
+echo "tests/run.sh: install ${t_install} s, build ${t_build} s, tests $((SECONDS - t0 - t_install - t_build)) s, exit $rc"
+exit "$rc"

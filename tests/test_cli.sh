@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # The `alexnet` command line: `info` prints the architecture with the paper's parameter count and
 # the devices; bad commands and flags exit 2 with a message naming them; --help exits 0.
-set -u
-bin=${1:?usage: test_cli.sh path/to/alexnet}
-fail() { echo "FAIL: $*"; exit 1; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_ess_singleton_isolated=1
+. "$(dirname "$0")/common.sh"
 
 out=$("$bin" info 2>&1) || fail "alexnet info exited $?: $out"
 grep -q "60,965,224" <<<"$out" || fail "info does not show 60,965,224 parameters: $out"

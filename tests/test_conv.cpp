@@ -2,8 +2,8 @@
 // shapes (odd sizes, groups, strides, padding, batch 1), and a finite-difference gradient check.
 #include <cmath>
 
-#include "layers/conv.h"
 #include "layers/backend_info.h"
+#include "layers/conv.h"
 #include "test_util.h"
 
 namespace alexnet::test {
@@ -23,12 +23,12 @@ std::string describe(const ConvCase& c) {
 
 std::vector<ConvCase> cases() {
   std::vector<ConvCase> v = {
-      {1, 9, 9, {3, 4, 3, 1, 1, 1}},      // batch 1, same padding
-      {2, 23, 23, {3, 8, 11, 4, 0, 1}},   // conv1-like: 11x11 stride 4
-      {2, 11, 9, {6, 4, 5, 1, 2, 2}},     // conv2-like: 5x5 pad 2, groups 2, non-square
-      {3, 7, 7, {4, 6, 3, 1, 1, 2}},      // conv4/5-like: 3x3 pad 1 groups 2
-      {2, 8, 5, {6, 9, 3, 2, 0, 3}},      // groups 3, stride 2, odd output channels
-      {1, 6, 6, {5, 3, 1, 1, 0, 1}},      // 1x1 kernel, odd channels
+      {1, 9, 9, {3, 4, 3, 1, 1, 1}},     // batch 1, same padding
+      {2, 23, 23, {3, 8, 11, 4, 0, 1}},  // conv1-like: 11x11 stride 4
+      {2, 11, 9, {6, 4, 5, 1, 2, 2}},    // conv2-like: 5x5 pad 2, groups 2, non-square
+      {3, 7, 7, {4, 6, 3, 1, 1, 2}},     // conv4/5-like: 3x3 pad 1 groups 2
+      {2, 8, 5, {6, 9, 3, 2, 0, 3}},     // groups 3, stride 2, odd output channels
+      {1, 6, 6, {5, 3, 1, 1, 0, 1}},     // 1x1 kernel, odd channels
       // Whole blocks of 16 channels per group, so that the blocked layout runs them too.
       {2, 9, 7, {16, 32, 3, 1, 1, 1}},
       {2, 11, 11, {32, 32, 5, 1, 2, 2}},
@@ -62,10 +62,7 @@ ConvOptions options(const Backend& be) {
   return o;
 }
 
-class ConvTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
-};
+class ConvTest : public BackendTest {};
 
 TEST_P(ConvTest, ForwardMatchesReference) {
   const Backend be = GetParam();
@@ -149,7 +146,8 @@ TEST_P(ConvTest, FirstLayerReadsAPlainInputAndComputesNoDx) {
   const Backend image_be{be.device, plain_layout(be.layout), be.precision};
   Conv conv("conv1", spec, in, be.layout, be.device, ConvOptions::first_layer(image_be.layout, be.precision));
   const Backend plain{be.device, Layout::nchw};
-  TestTensor x(in, image_be), y(conv.output_shape(), be), b(conv.bias_shape(), fp32_of(be)), w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dw(conv.weight_shape(), plain),
+  TestTensor x(in, image_be), y(conv.output_shape(), be), b(conv.bias_shape(), fp32_of(be)),
+      w(conv.weight_shape(), plain), dy(conv.output_shape(), be), dw(conv.weight_shape(), plain),
       db(conv.bias_shape(), fp32_of(be));
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.3, 0.3);
@@ -157,7 +155,8 @@ TEST_P(ConvTest, FirstLayerReadsAPlainInputAndComputesNoDx) {
   b.fill_uniform(rng, -0.5, 0.5);
   conv.forward(x.t(), w.t(), b.t(), y.t());
   ref::Dims4 yd{};
-  EXPECT_TRUE(close_for(be, y.download(), ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), spec, &yd), 1e-5, 1e-4));
+  EXPECT_TRUE(
+      close_for(be, y.download(), ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), spec, &yd), 1e-5, 1e-4));
   conv.backward(x.t(), w.t(), dy.t(), Tensor{}, dw.t(), db.t());
   std::vector<double> rdx, rdw, rdb;
   ref::conv_backward(x.host(), dims4(in), w.host(), dy.host(), spec, &rdx, &rdw, &rdb);
@@ -186,85 +185,103 @@ TEST_P(ConvTest, FiniteDifferenceGradient) {
   };
   conv.backward(x.t(), w.t(), dy.t(), dx.t(), dw.t(), db.t());
   const double eps = 1e-2;
-  EXPECT_TRUE(all_close(dx.download(), numeric_grad(x.host(), [&] { x.upload(); }, loss, eps), 2e-3, 2e-3)) << "dx";
-  EXPECT_TRUE(all_close(dw.download(), numeric_grad(w.host(), [&] { w.upload(); }, loss, eps), 2e-3, 2e-3)) << "dw";
-  EXPECT_TRUE(all_close(db.download(), numeric_grad(b.host(), [&] { b.upload(); }, loss, eps), 2e-3, 2e-3)) << "db";
+  EXPECT_TRUE(all_close(dx.download(),
+                        numeric_grad(
+                            x.host(), [&] { x.upload(); }, loss, eps),
+                        2e-3, 2e-3))
+      << "dx";
+  EXPECT_TRUE(all_close(dw.download(),
+                        numeric_grad(
+                            w.host(), [&] { w.upload(); }, loss, eps),
+                        2e-3, 2e-3))
+      << "dw";
+  EXPECT_TRUE(all_close(db.download(),
+                        numeric_grad(
+                            b.host(), [&] { b.upload(); }, loss, eps),
+                        2e-3, 2e-3))
+      << "db";
 }
 
 TEST_P(ConvTest, RejectsWrongShapesNamingTheLayer) {
   const Backend be = GetParam();
   const ConvSpec spec{16, 4 * kBlock, 3, 1, 1, 1};
   Conv conv("conv7", spec, Shape{2, 16, 8, 8}, be.layout, be.device, options(be));
-  TestTensor x(Shape{2, 16, 8, 7}, be), w(conv.weight_shape(), {be.device, Layout::nchw}), b(conv.bias_shape(), fp32_of(be)),
-      y(conv.output_shape(), be);
+  TestTensor x(Shape{2, 16, 8, 7}, be), w(conv.weight_shape(), {be.device, Layout::nchw}),
+      b(conv.bias_shape(), fp32_of(be)), y(conv.output_shape(), be);
   try {
     conv.forward(x.t(), w.t(), b.t(), y.t());
     FAIL() << "no error for a wrong input shape";
   } catch (const Error& e) {
-    const std::string want = std::string("conv7.forward: x is ") + dtype_name(activation_dtype(be.precision)) + " (2, 16, 8, 7)";
+    const std::string want =
+        std::string("conv7.forward: x is ") + dtype_name(activation_dtype(be.precision)) + " (2, 16, 8, 7)";
     EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
   }
 }
 
+// Forward and backward of a convolution built with `algo` against the double reference.
+void check_algorithm(const Backend& be, const ConvSpec& spec, const Shape& in, ConvAlgorithm algo, std::mt19937& rng,
+                     bool expect_winograd) {
+  SCOPED_TRACE(conv_algorithm_name(algo));
+  Conv conv("conv3", spec, in, be.layout, be.device, {.algorithm = algo, .precision = be.precision});
+  if (expect_winograd) {
+    EXPECT_NE(conv.implementation().find("wino"), std::string::npos) << conv.implementation();
+  }
+  const Backend plain{be.device, Layout::nchw};
+  TestTensor x(in, be), w(conv.weight_shape(), plain), b(conv.bias_shape(), fp32_of(be)), y(conv.output_shape(), be),
+      dy(conv.output_shape(), be), dx(in, be), dw(conv.weight_shape(), plain), db(conv.bias_shape(), fp32_of(be));
+  const double r = 1 / std::sqrt(static_cast<double>(spec.in_channels) * 9);
+  x.fill_uniform(rng, -1, 1);
+  w.fill_uniform(rng, -r, r);
+  b.fill_uniform(rng, -0.5, 0.5);
+  dy.fill_uniform(rng, -1, 1);
+  conv.forward(x.t(), w.t(), b.t(), y.t());
+  conv.backward(x.t(), w.t(), dy.t(), dx.t(), dw.t(), db.t());
+  ref::Dims4 yd{};
+  std::vector<double> rdx, rdw, rdb;
+  ref::conv_backward(x.host(), dims4(in), w.host(), dy.host(), spec, &rdx, &rdw, &rdb);
+  // The same tolerances as the direct algorithm.
+  EXPECT_TRUE(close_for(be, y.download(), ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), spec, &yd), 1e-5,
+                        1e-4, conv.output_shape()))
+      << "y";
+  EXPECT_TRUE(close_for(be, dx.download(), rdx, 1e-5, 1e-4, in)) << "dx";
+  EXPECT_TRUE(close_for(be, dw.download(), rdw, 1e-4, 1e-4)) << "dw";
+  EXPECT_TRUE(close_for(be, db.download(), rdb, 1e-4, 1e-4)) << "db";
+}
+
 TEST_P(ConvTest, WinogradMatchesReference) {
-  // Winograd F(4x4, 3x3) on the CPU needs the blocked layout; elsewhere the test checks that asking
-  // for it fails clearly and that `automatic` falls back to direct.
+  // Winograd F(4x4, 3x3) on the CPU needs the blocked layout and AVX-512: there both `winograd` and
+  // `automatic` run it; in the CPU's other layouts asking for it fails clearly and `automatic`
+  // runs direct. On GPUs both choose among cuDNN's engines by their Winograd notes and must
+  // compute the same convolution.
   const Backend be = GetParam();
   std::mt19937 rng(5);
   const ConvSpec spec{32, 48, 3, 1, 1, 1};
   const Shape in{2, 32, 13, 13};
-  if (!be.device.is_cpu() || be.layout != Layout::nchw16c) {
-    if (!layout_fits(in, be.layout)) return;
-    Conv automatic("conv3", spec, in, be.layout, be.device, {true, be.layout, false, ConvAlgorithm::automatic});
-    if (be.device.is_cpu()) {
-      EXPECT_EQ(automatic.implementation().find("wino"), std::string::npos) << automatic.implementation();
-      EXPECT_THROW(Conv("conv3", spec, in, be.layout, be.device, {true, be.layout, false, ConvAlgorithm::winograd}),
-                   Error);
-    }
+  if (be.device.is_cuda()) {
+    for (auto algo : {ConvAlgorithm::winograd, ConvAlgorithm::automatic})
+      check_algorithm(be, spec, in, algo, rng, false);
     return;
   }
-  if (!cpu_has_avx512()) {  // oneDNN's Winograd kernels are AVX-512 only: a clear error, direct for auto
-    EXPECT_THROW(Conv("conv3", spec, in, be.layout, be.device, {true, be.layout, false, ConvAlgorithm::winograd}),
-                 Error);
-    Conv automatic("conv3", spec, in, be.layout, be.device, {true, be.layout, false, ConvAlgorithm::automatic});
+  const bool blocked = be.layout == Layout::nchw16c;
+  if (!blocked || !cpu_has_avx512()) {
+    EXPECT_THROW(Conv("conv3", spec, in, be.layout, be.device, {.algorithm = ConvAlgorithm::winograd}), Error);
+    check_algorithm(be, spec, in, ConvAlgorithm::automatic, rng, false);
+    Conv automatic("conv3", spec, in, be.layout, be.device, {.algorithm = ConvAlgorithm::automatic});
     EXPECT_EQ(automatic.implementation().find("wino"), std::string::npos) << automatic.implementation();
-    GTEST_SKIP() << "oneDNN has Winograd only on AVX-512 CPUs; this one dispatches to " << dnnl_cpu_isa();
+    if (blocked) GTEST_SKIP() << "oneDNN has Winograd only on AVX-512 CPUs; this one dispatches to " << dnnl_cpu_isa();
+    return;
   }
-  for (auto algo : {ConvAlgorithm::winograd, ConvAlgorithm::automatic}) {
-    SCOPED_TRACE(conv_algorithm_name(algo));
-    Conv conv("conv3", spec, in, be.layout, be.device, {true, be.layout, false, algo});
-    EXPECT_NE(conv.implementation().find("wino"), std::string::npos) << conv.implementation();
-    const Backend plain{be.device, Layout::nchw};
-    TestTensor x(in, be), w(conv.weight_shape(), plain), b(conv.bias_shape(), fp32_of(be)), y(conv.output_shape(), be),
-        dy(conv.output_shape(), be), dx(in, be), dw(conv.weight_shape(), plain), db(conv.bias_shape(), fp32_of(be));
-    const double r = 1 / std::sqrt(32.0 * 9);
-    x.fill_uniform(rng, -1, 1);
-    w.fill_uniform(rng, -r, r);
-    b.fill_uniform(rng, -0.5, 0.5);
-    dy.fill_uniform(rng, -1, 1);
-    conv.forward(x.t(), w.t(), b.t(), y.t());
-    conv.backward(x.t(), w.t(), dy.t(), dx.t(), dw.t(), db.t());
-    ref::Dims4 yd{};
-    std::vector<double> rdx, rdw, rdb;
-    ref::conv_backward(x.host(), dims4(in), w.host(), dy.host(), spec, &rdx, &rdw, &rdb);
-    // The same tolerances as the direct algorithm.
-    EXPECT_TRUE(all_close(y.download(), ref::conv_forward(x.host(), dims4(in), w.host(), b.host(), spec, &yd), 1e-5,
-                          1e-4, conv.output_shape()))
-        << "y";
-    EXPECT_TRUE(all_close(dx.download(), rdx, 1e-5, 1e-4, in)) << "dx";
-    EXPECT_TRUE(all_close(dw.download(), rdw, 1e-4, 1e-4)) << "dw";
-    EXPECT_TRUE(all_close(db.download(), rdb, 1e-4, 1e-4)) << "db";
-  }
+  for (auto algo : {ConvAlgorithm::winograd, ConvAlgorithm::automatic}) check_algorithm(be, spec, in, algo, rng, true);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConvTest, ::testing::ValuesIn(precision_backends()), backend_name);
 
 TEST(ConvSpecTest, RejectsInvalidSpecs) {
   const Shape in{1, 6, 8, 8};
-  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 3, 1, 0, 4}, in, Layout::nchw, Device::cpu()), Error);  // 6 % 4
-  EXPECT_THROW(Conv("c", ConvSpec{5, 4, 3, 1, 0, 1}, in, Layout::nchw, Device::cpu()), Error);  // C mismatch
-  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 11, 1, 0, 1}, in, Layout::nchw, Device::cpu()), Error); // kernel > input
-  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 3, 0, 0, 1}, in, Layout::nchw, Device::cpu()), Error);  // stride 0
+  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 3, 1, 0, 4}, in, Layout::nchw, Device::cpu()), Error);     // 6 % 4
+  EXPECT_THROW(Conv("c", ConvSpec{5, 4, 3, 1, 0, 1}, in, Layout::nchw, Device::cpu()), Error);     // C mismatch
+  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 11, 1, 0, 1}, in, Layout::nchw, Device::cpu()), Error);    // kernel > input
+  EXPECT_THROW(Conv("c", ConvSpec{6, 4, 3, 0, 0, 1}, in, Layout::nchw, Device::cpu()), Error);     // stride 0
   EXPECT_THROW(Conv("c", ConvSpec{6, 4, 3, 1, 0, 1}, in, Layout::nchw16c, Device::cpu()), Error);  // 6 channels blocked
   EXPECT_EQ(parse_conv_algorithm("auto"), ConvAlgorithm::automatic);
   EXPECT_THROW(parse_conv_algorithm("fft"), Error);

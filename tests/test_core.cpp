@@ -2,11 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "core/buffer.h"
-#include "layers/backend_info.h"
-#include "layers/convert.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "layers/backend_info.h"
+#include "layers/convert.h"
 
 #include <cmath>
 #include <iostream>
@@ -40,7 +40,7 @@ TEST(TensorTest, LayoutOffsets) {
   Shape b{2, 32, 4, 5};
   EXPECT_EQ(offset4(b, Layout::nchw16c, 1, 17, 3, 4), (((1 * 2 + 1) * 4 + 3) * 5 + 4) * 16 + 1);
   EXPECT_TRUE(layout_fits(b, Layout::nchw16c));
-  EXPECT_FALSE(layout_fits(s, Layout::nchw16c));  // 3 channels
+  EXPECT_FALSE(layout_fits(s, Layout::nchw16c));           // 3 channels
   EXPECT_TRUE(layout_fits(Shape{3, 7}, Layout::nchw16c));  // 2-D: layout does not apply
   EXPECT_THROW(OwnedTensor(s, Device::cpu(), Layout::nchw16c), Error);
   EXPECT_THROW(parse_layout("chwn"), Error);
@@ -82,8 +82,9 @@ TEST(TensorTest, CheckTensorNamesWhatIsWrong) {
     check_tensor(*t, Shape{2, 3, 4, 5}, Layout::nchw, DType::f32, Device::cpu(), "conv9.forward", "x");
     FAIL() << "layout mismatch not caught";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "conv9.forward: x is f32 (2, 3, 4, 5) nhwc on cpu but the layer was built for f32 (2, 3, 4, 5) nchw on cpu");
+    EXPECT_STREQ(
+        e.what(),
+        "conv9.forward: x is f32 (2, 3, 4, 5) nhwc on cpu but the layer was built for f32 (2, 3, 4, 5) nchw on cpu");
   }
   EXPECT_THROW(check_tensor(Tensor{}, Shape{1}, Layout::nchw, DType::f32, Device::cpu(), "L", "x"), Error);
   EXPECT_THROW(check_tensor(t->reshaped(Shape{120}), Shape{120}, Layout::nchw, DType::i32, Device::cpu(), "L", "x"),

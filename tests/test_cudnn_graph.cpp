@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "layers/conv.h"
-#include "cuda/cudnn_graph.h"
 #include "core/error.h"
+#include "cuda/cudnn_graph.h"
+#include "layers/conv.h"
 
 namespace alexnet::test {
 namespace {
@@ -31,8 +31,8 @@ TEST(CudnnGraph, EveryAlexNetConvolutionGraphIsAccepted) {
   for (const TowerConv& t : {TowerConv{"conv1", 3, 48, 11, 4, 0, 227}, TowerConv{"conv2", 48, 128, 5, 1, 2, 27},
                              TowerConv{"conv3", 256, 192, 3, 1, 1, 13}, TowerConv{"conv4", 192, 192, 3, 1, 1, 13},
                              TowerConv{"conv5", 192, 128, 3, 1, 1, 13}}) {
-    const int64_t out = Conv::output_size(t.size, static_cast<int>(t.k), static_cast<int>(t.stride),
-                                          static_cast<int>(t.pad));
+    const int64_t out =
+        Conv::output_size(t.size, static_cast<int>(t.k), static_cast<int>(t.stride), static_cast<int>(t.pad));
     const Dims4 x{n, t.c, t.size, t.size}, w{t.o, t.c, t.k, t.k}, y{n, t.o, out, out};
     for (cudnnDataType_t type : {CUDNN_DATA_FLOAT, CUDNN_DATA_BFLOAT16})
       for (bool cl : {false, true})

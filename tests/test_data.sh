@@ -4,12 +4,7 @@
 # -> inspect -> train -> eval (centre crop and ten crops); the devkit-style validation labels
 # give the same labels as the CSV; h5py reads our shards, and our loader reads a set h5py wrote by
 # io/FORMAT.md; each kind of damaged shard set is refused with the file named, non-zero, no crash.
-set -u
-bin=$(readlink -f "${1:?usage: test_data.sh path/to/alexnet}")
-fail() { echo "FAIL: $*"; exit 1; }
-py=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_ess_singleton_isolated=1
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/common.sh"
 cd "$tmp" || exit 1
 
 "$py" - <<'PY' || fail "making the image folder"

@@ -8,10 +8,7 @@
 namespace alexnet::test {
 namespace {
 
-class DropoutTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
-};
+class DropoutTest : public BackendTest {};
 
 // y = x * keep / (1 - p) with the mask drawn for (seed, counter); in memory order of the layout,
 // so the host copy is permuted accordingly.
@@ -71,12 +68,12 @@ TEST_P(DropoutTest, KeepRateMasksDifferAndResumeReproduces) {
   }
   const double n = static_cast<double>(a.size());
   const double sigma = std::sqrt(p * (1 - p) / n);
-  EXPECT_NEAR(kept / n, 1 - p, 6 * sigma);                          // keep rate 0.7
-  EXPECT_NEAR(same / n, p * p + (1 - p) * (1 - p), 0.01);           // independent masks agree 58%
-  drop.set_counter(1);                                              // resume at the second call
+  EXPECT_NEAR(kept / n, 1 - p, 6 * sigma);                 // keep rate 0.7
+  EXPECT_NEAR(same / n, p * p + (1 - p) * (1 - p), 0.01);  // independent masks agree 58%
+  drop.set_counter(1);                                     // resume at the second call
   drop.forward(x.t(), y3.t());
   EXPECT_TRUE(close_for(be, y3.download(), b, 0, 0));
-  Dropout other("drop", p, s, be.layout, be.device, 100, be.precision);           // another seed, another mask
+  Dropout other("drop", p, s, be.layout, be.device, 100, be.precision);  // another seed, another mask
   other.forward(x.t(), y3.t());
   EXPECT_FALSE(all_close(y3.download(), a, 0, 0));
 }
@@ -112,7 +109,10 @@ TEST_P(DropoutTest, FiniteDifferenceGradient) {
     drop.forward(x.t(), y.t());
     return dot(y.download(), dy.host());
   };
-  EXPECT_TRUE(all_close(dx.download(), numeric_grad(x.host(), [&] { x.upload(); }, loss, 1e-2), 1e-4, 1e-3));
+  EXPECT_TRUE(all_close(dx.download(),
+                        numeric_grad(
+                            x.host(), [&] { x.upload(); }, loss, 1e-2),
+                        1e-4, 1e-3));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DropoutTest, ::testing::ValuesIn(activation_backends()), backend_name);

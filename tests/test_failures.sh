@@ -5,14 +5,10 @@
 #   and exits 0, and --resume auto then reaches the same weights as an uninterrupted run; a
 #   truncated newest checkpoint falls back to the previous one with a warning; a full disk during a
 #   checkpoint leaves the previous one loadable; each bad flag gives its message and exit code 2.
-set -u
-bin=${1:?usage: test_failures.sh path/to/alexnet}
-fail() { echo "FAIL: $*"; exit 1; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_ess_singleton_isolated=1
+. "$(dirname "$0")/common.sh"
 model=(--input-size 67 --classes 10 --width 0.25)
 small=("${model[@]}" --batch 8)
-tmp=$(mktemp -d); trap 'umount "$tmp/disk" 2>/dev/null; rm -rf "$tmp"' EXIT
-py=/usr/bin/python3
+trap 'umount "$tmp/disk" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 rank_pid() {  # the PID of MPI rank $1 among running "alexnet train" processes
   for p in $(pgrep -f "alexnet train"); do

@@ -8,10 +8,7 @@
 namespace alexnet::test {
 namespace {
 
-class FcTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
-};
+class FcTest : public BackendTest {};
 
 struct FcCase {
   int64_t n;
@@ -21,13 +18,14 @@ struct FcCase {
 TEST_P(FcTest, ForwardAndBackwardMatchReference) {
   const Backend be = GetParam();
   std::mt19937 rng(51);
-  for (const FcCase& c : {FcCase{1, {7, 5}}, FcCase{4, {33, 17}}, FcCase{3, {128, 1}}, FcCase{16, {300, 64}},
-                          FcCase{5, {1, 9}}}) {
+  for (const FcCase& c :
+       {FcCase{1, {7, 5}}, FcCase{4, {33, 17}}, FcCase{3, {128, 1}}, FcCase{16, {300, 64}}, FcCase{5, {1, 9}}}) {
     const int64_t n = c.n, in = c.spec.in_features, out = c.spec.out_features;
     SCOPED_TRACE("N=" + std::to_string(n) + " " + std::to_string(in) + "->" + std::to_string(out));
-    FullyConnected fc("fc", c.spec, n, be.device, true, be.precision);
-    TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)), y(fc.output_shape(), be),
-        dy(fc.output_shape(), be), dx(fc.input_shape(), be), dw(fc.weight_shape(), fp32_of(be)), db(fc.bias_shape(), fp32_of(be));
+    FullyConnected fc("fc", c.spec, n, be.device, {.precision = be.precision});
+    TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)),
+        y(fc.output_shape(), be), dy(fc.output_shape(), be), dx(fc.input_shape(), be),
+        dw(fc.weight_shape(), fp32_of(be)), db(fc.bias_shape(), fp32_of(be));
     x.fill_uniform(rng, -1, 1);
     w.fill_uniform(rng, -1 / std::sqrt(double(in)), 1 / std::sqrt(double(in)));
     b.fill_uniform(rng, -0.5, 0.5);
@@ -35,7 +33,8 @@ TEST_P(FcTest, ForwardAndBackwardMatchReference) {
     for (auto* t : {&y, &dx, &dw, &db}) t->fill_nan();
     fc.forward(x.t(), w.t(), b.t(), y.t());
     fc.backward(x.t(), w.t(), dy.t(), dx.t(), dw.t(), db.t());
-    EXPECT_TRUE(close_for(be, y.download(), ref::fc_forward(x.host(), w.host(), b.host(), n, in, out), 1e-5, 1e-4)) << "y";
+    EXPECT_TRUE(close_for(be, y.download(), ref::fc_forward(x.host(), w.host(), b.host(), n, in, out), 1e-5, 1e-4))
+        << "y";
     std::vector<double> rdx, rdw, rdb;
     ref::fc_backward(x.host(), w.host(), dy.host(), n, in, out, &rdx, &rdw, &rdb);
     EXPECT_TRUE(close_for(be, dx.download(), rdx, 1e-5, 1e-4)) << "dx";
@@ -47,7 +46,7 @@ TEST_P(FcTest, ForwardAndBackwardMatchReference) {
 TEST_P(FcTest, FusedReluForward) {
   const Backend be = GetParam();
   std::mt19937 rng(55);
-  FullyConnected fc("fc", {40, 24}, 6, be.device, true, be.precision, /*relu=*/true);
+  FullyConnected fc("fc", {40, 24}, 6, be.device, {.precision = be.precision, .relu = true});
   TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)),
       y(fc.output_shape(), be);
   x.fill_uniform(rng, -1, 1);
@@ -68,7 +67,7 @@ TEST_P(FcTest, AcceptsAFlattenedActivation) {
   std::mt19937 rng(52);
   const Shape act{2, channels(be, 4), 3, 3};
   const int64_t features = act.numel() / 2;
-  FullyConnected fc("fc6", {features, 5}, 2, be.device, true, be.precision);
+  FullyConnected fc("fc6", {features, 5}, 2, be.device, {.precision = be.precision});
   TestTensor x(act, be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)), y(fc.output_shape(), be);
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.2, 0.2);
@@ -90,8 +89,9 @@ TEST_P(FcTest, FiniteDifferenceGradient) {
   if (be.precision != Precision::fp32) GTEST_SKIP() << "finite differences need fp32 products";
   std::mt19937 rng(53);
   FullyConnected fc("fc", {6, 4}, 3, be.device);
-  TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)), y(fc.output_shape(), be),
-      dy(fc.output_shape(), be), dx(fc.input_shape(), be), dw(fc.weight_shape(), fp32_of(be)), db(fc.bias_shape(), fp32_of(be));
+  TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), b(fc.bias_shape(), fp32_of(be)),
+      y(fc.output_shape(), be), dy(fc.output_shape(), be), dx(fc.input_shape(), be), dw(fc.weight_shape(), fp32_of(be)),
+      db(fc.bias_shape(), fp32_of(be));
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -0.5, 0.5);
   b.fill_uniform(rng, -0.5, 0.5);
@@ -101,17 +101,29 @@ TEST_P(FcTest, FiniteDifferenceGradient) {
     fc.forward(x.t(), w.t(), b.t(), y.t());
     return dot(y.download(), dy.host());
   };
-  EXPECT_TRUE(all_close(dx.download(), numeric_grad(x.host(), [&] { x.upload(); }, loss, 1e-2), 1e-3, 1e-3)) << "dx";
-  EXPECT_TRUE(all_close(dw.download(), numeric_grad(w.host(), [&] { w.upload(); }, loss, 1e-2), 1e-3, 1e-3)) << "dw";
-  EXPECT_TRUE(all_close(db.download(), numeric_grad(b.host(), [&] { b.upload(); }, loss, 1e-2), 1e-3, 1e-3)) << "db";
+  EXPECT_TRUE(all_close(dx.download(),
+                        numeric_grad(
+                            x.host(), [&] { x.upload(); }, loss, 1e-2),
+                        1e-3, 1e-3))
+      << "dx";
+  EXPECT_TRUE(all_close(dw.download(),
+                        numeric_grad(
+                            w.host(), [&] { w.upload(); }, loss, 1e-2),
+                        1e-3, 1e-3))
+      << "dw";
+  EXPECT_TRUE(all_close(db.download(),
+                        numeric_grad(
+                            b.host(), [&] { b.upload(); }, loss, 1e-2),
+                        1e-3, 1e-3))
+      << "db";
 }
 
 TEST_P(FcTest, BackwardWithoutInputGradient) {
   const Backend be = GetParam();
   std::mt19937 rng(54);
-  FullyConnected fc("fc", {5, 3}, 2, be.device, /*need_input_grad=*/false, be.precision);
-  TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), dy(fc.output_shape(), be), dw(fc.weight_shape(), fp32_of(be)),
-      db(fc.bias_shape(), fp32_of(be));
+  FullyConnected fc("fc", {5, 3}, 2, be.device, {.need_input_grad = false, .precision = be.precision});
+  TestTensor x(fc.input_shape(), be), w(fc.weight_shape(), fp32_of(be)), dy(fc.output_shape(), be),
+      dw(fc.weight_shape(), fp32_of(be)), db(fc.bias_shape(), fp32_of(be));
   x.fill_uniform(rng, -1, 1);
   w.fill_uniform(rng, -1, 1);
   dy.fill_uniform(rng, -1, 1);

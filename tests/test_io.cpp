@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <set>
 
-#include "io/color_stats.h"
 #include "core/error.h"
+#include "io/color_stats.h"
 #include "io/image_codec.h"
 #include "io/loader.h"
 #include "io/shards.h"
@@ -49,12 +49,16 @@ class ShardTest : public ::testing::Test {
       for (int64_t i = first; i < first + m; ++i) {
         labels.push_back(static_cast<int32_t>(i % 7));
         auto img = synthetic_image(3, labels.back(), i, s);
-        if (enc == Encoding::raw) raw.insert(raw.end(), img.begin(), img.end());
-        else jpegs.push_back(encode_jpeg(img.data(), static_cast<int>(s), static_cast<int>(s), 95));
+        if (enc == Encoding::raw)
+          raw.insert(raw.end(), img.begin(), img.end());
+        else
+          jpegs.push_back(encode_jpeg(img.data(), static_cast<int>(s), static_cast<int>(s), 95));
       }
       const std::string file = "shard-" + std::to_string(ix.shards.size()) + ".h5";
-      if (enc == Encoding::raw) write_raw_shard(ix.dir + "/" + file, s, raw, labels);
-      else write_jpeg_shard(ix.dir + "/" + file, s, jpegs, labels);
+      if (enc == Encoding::raw)
+        write_raw_shard(ix.dir + "/" + file, s, raw, labels);
+      else
+        write_jpeg_shard(ix.dir + "/" + file, s, jpegs, labels);
       ix.shards.push_back(file);
       ix.counts.push_back(m);
       ix.num_samples += m;
@@ -115,7 +119,8 @@ TEST_F(ShardTest, EverySampleOncePerEpochAcrossRanksAndTheSameGlobalBatches) {
     std::vector<int64_t> stream;
     for (int64_t step = 0; step * global < 150; ++step)
       for (int r = 0; r < ranks; ++r)
-        for (int64_t i = 0; i < o.batch; ++i) stream.push_back(loaders[static_cast<size_t>(r)]->sample_at_step(step, r, i));
+        for (int64_t i = 0; i < o.batch; ++i)
+          stream.push_back(loaders[static_cast<size_t>(r)]->sample_at_step(step, r, i));
     for (int e = 0; e < 3; ++e) {
       std::set<int64_t> seen(stream.begin() + e * 50, stream.begin() + (e + 1) * 50);
       EXPECT_EQ(seen.size(), 50u) << "epoch " << e;
@@ -125,7 +130,8 @@ TEST_F(ShardTest, EverySampleOncePerEpochAcrossRanksAndTheSameGlobalBatches) {
   EXPECT_EQ(sequences[0], sequences[1]) << "global batches differ between 1 and 2 ranks";
   EXPECT_EQ(sequences[0], sequences[2]) << "global batches differ between 1 and 3 ranks";
   EXPECT_NE(std::vector<int64_t>(sequences[0].begin(), sequences[0].begin() + 50),
-            std::vector<int64_t>(sequences[0].begin() + 50, sequences[0].begin() + 100)) << "epochs not reshuffled";
+            std::vector<int64_t>(sequences[0].begin() + 50, sequences[0].begin() + 100))
+      << "epochs not reshuffled";
 }
 
 TEST_F(ShardTest, ShardShuffleCoversEverySampleOncePerEpochAcrossRanks) {
@@ -195,7 +201,8 @@ TEST_F(ShardTest, EvaluationCropsAreExactAndThePassIsPadded) {
         for (int c = 0; c < 3; ++c) {
           const int64_t sx = x0 + (flip ? 5 - x : x);
           const float want = px[static_cast<size_t>(((y0 + y) * 10 + sx) * 3 + c)] - ix.mean[static_cast<size_t>(c)];
-          ASSERT_EQ(b0.images.f32()[offset4(b0.images.shape, Layout::nhwc, 1, c, y, x)], want) << y << "," << x << "," << c;
+          ASSERT_EQ(b0.images.f32()[offset4(b0.images.shape, Layout::nhwc, 1, c, y, x)], want)
+              << y << "," << x << "," << c;
         }
     EXPECT_EQ(b0.labels.i32()[1], 1);
     EXPECT_EQ(l.next().valid, 3);  // samples 4, 5, 6 and one pad

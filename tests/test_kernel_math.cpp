@@ -100,7 +100,8 @@ TEST_P(KernelMath, MaxPoolMatchesReference) {
     std::vector<double> xr(x.size());
     for (size_t i = 0; i < x.size(); ++i) xr[i] = static_cast<float>(x[i]);
     EXPECT_TRUE(all_close(from_memory(y, od, cl), ref::maxpool_forward(xr, d, s, &od, &ref_argmax), 0, 0)) << "y";
-    EXPECT_TRUE(all_close(from_memory(dx, d, cl), ref::maxpool_backward(dyr, ref_argmax, d.size()), 1e-6, 1e-6)) << "dx";
+    EXPECT_TRUE(all_close(from_memory(dx, d, cl), ref::maxpool_backward(dyr, ref_argmax, d.size()), 1e-6, 1e-6))
+        << "dx";
   }
 }
 

@@ -21,16 +21,13 @@ std::vector<LrnCase> cases() {
   size3.alpha = 0.1;
   size3.beta = 0.6;
   return {
-      {Shape{2, 8, 5, 5}, big_alpha},   {Shape{1, 7, 3, 4}, caffe_big}, {Shape{3, 3, 4, 3}, big_alpha},  // C < n
-      {Shape{2, 1, 3, 3}, caffe_big},   {Shape{2, 6, 5, 3}, size3},     {Shape{2, 48, 5, 5}, LrnSpec::paper()},
+      {Shape{2, 8, 5, 5}, big_alpha},         {Shape{1, 7, 3, 4}, caffe_big},  {Shape{3, 3, 4, 3}, big_alpha},  // C < n
+      {Shape{2, 1, 3, 3}, caffe_big},         {Shape{2, 6, 5, 3}, size3},      {Shape{2, 48, 5, 5}, LrnSpec::paper()},
       {Shape{1, 16, 4, 4}, LrnSpec::caffe()}, {Shape{2, 32, 3, 3}, big_alpha},
   };
 }
 
-class LrnTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
-};
+class LrnTest : public BackendTest {};
 
 TEST_P(LrnTest, ForwardAndBackwardMatchReference) {
   const Backend be = GetParam();
@@ -90,7 +87,10 @@ TEST_P(LrnTest, FiniteDifferenceGradient) {
     lrn.forward(x.t(), y.t());
     return dot(y.download(), dy.host());
   };
-  EXPECT_TRUE(all_close(dx.download(), numeric_grad(x.host(), [&] { x.upload(); }, loss, 1e-2), 2e-3, 5e-3));
+  EXPECT_TRUE(all_close(dx.download(),
+                        numeric_grad(
+                            x.host(), [&] { x.upload(); }, loss, 1e-2),
+                        2e-3, 5e-3));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LrnTest, ::testing::ValuesIn(activation_backends()), backend_name);

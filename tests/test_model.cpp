@@ -8,9 +8,9 @@
 #include <map>
 #include <random>
 
-#include "model/model.h"
-#include "layers/backend_info.h"
 #include "core/random.h"
+#include "layers/backend_info.h"
+#include "model/model.h"
 #include "reference.h"
 #include "test_util.h"
 
@@ -107,8 +107,8 @@ RefOut reference(AlexNet& net, const Vec& images, const std::vector<int32_t>& la
   const ModelOptions& o = net.options();
   const ModelConfig& m = o.config;
   const int64_t n = o.batch, s = m.input_size;
-  const int64_t c1 = m.conv_channels(1), c2 = m.conv_channels(2), c3 = m.conv_channels(3),
-                c4 = m.conv_channels(4), c5 = m.conv_channels(5), f = m.fc_width();
+  const int64_t c1 = m.conv_channels(1), c2 = m.conv_channels(2), c3 = m.conv_channels(3), c4 = m.conv_channels(4),
+                c5 = m.conv_channels(5), f = m.fc_width();
   auto W = [&](const char* l) { return concat_towers(net, l, false, false); };
   auto B = [&](const char* l) { return concat_towers(net, l, true, false); };
   const PoolSpec pool{3, 2, 0};
@@ -166,9 +166,6 @@ RefOut reference(AlexNet& net, const Vec& images, const std::vector<int32_t>& la
   Vec da1 = ref::relu_backward(a1, lrn_halves(a1, d1, m.lrn, &dn1));
   ref::conv_backward(images, d0, W("conv1"), da1, k1, &dx, &dw, &db);
   keep("conv1");
-  (void)c3;
-  (void)c4;
-  (void)c5;
   return out;
 }
 
@@ -182,7 +179,8 @@ void randomize(AlexNet& net, uint64_t seed) {
       const double scale = e.is_bias ? 0.1 : 1.7 / std::sqrt(static_cast<double>(fan_in));
       OwnedTensor h(v.shape, Device::cpu());  // written here, then copied to the tower's device
       for (int64_t i = 0; i < v.numel(); ++i)
-        h->f32()[i] = static_cast<float>(scale * (2 * hashed_uniform(seed + 7 * static_cast<uint64_t>(t), e.offset + i) - 1));
+        h->f32()[i] =
+            static_cast<float>(scale * (2 * hashed_uniform(seed + 7 * static_cast<uint64_t>(t), e.offset + i) - 1));
       copy(v, *h);
     }
   }
@@ -204,6 +202,14 @@ std::string case_name(const ::testing::TestParamInfo<ModelCase>& info) {
   if (c.precision != Precision::fp32) name += std::string("_") + precision_name(c.precision);
   if (!c.fuse_relu) name += "_unfused_relu";
   return name;
+}
+
+// What ctest shows as the parameter (gtest would print the struct's bytes).
+void PrintTo(const ModelCase& c, std::ostream* os) {
+  *os << c.device.str();
+  if (c.tower1 != c.device) *os << "," << c.tower1.str();
+  *os << " " << layout_name(c.layout) << " " << precision_name(c.precision) << " width " << c.width
+      << (c.fuse_relu ? "" : " unfused ReLU");
 }
 
 class ModelEquivalence : public ::testing::TestWithParam<ModelCase> {
@@ -271,18 +277,18 @@ TEST_P(ModelEquivalence, TwoTowersEqualTheSingleNetwork) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, ModelEquivalence,
-                         ::testing::Values(ModelCase{Layout::nchw, 0.25}, ModelCase{Layout::nhwc, 0.25},
-                                           ModelCase{Layout::nchw16c, 1.0},
-                                           ModelCase{Layout::nhwc, 0.25, Device::cpu(), Device::cpu(), Precision::fp32, false},
-                                           // On GPUs: both towers on one, in each layout and precision,
-                                           // and the 2012 split over two GPUs.
-                                           ModelCase{Layout::nchw, 0.25, Device::cuda(0), Device::cuda(0)},
-                                           ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(0)},
-                                           ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(0), Precision::tf32},
-                                           ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(0), Precision::bf16},
-                                           ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(1)}),
-                         case_name);
+INSTANTIATE_TEST_SUITE_P(
+    Layouts, ModelEquivalence,
+    ::testing::Values(ModelCase{Layout::nchw, 0.25}, ModelCase{Layout::nhwc, 0.25}, ModelCase{Layout::nchw16c, 1.0},
+                      ModelCase{Layout::nhwc, 0.25, Device::cpu(), Device::cpu(), Precision::fp32, false},
+                      // On GPUs: both towers on one, in each layout and precision,
+                      // and the 2012 split over two GPUs.
+                      ModelCase{Layout::nchw, 0.25, Device::cuda(0), Device::cuda(0)},
+                      ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(0)},
+                      ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(0), Precision::tf32},
+                      ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(0), Precision::bf16},
+                      ModelCase{Layout::nhwc, 0.25, Device::cuda(0), Device::cuda(1)}),
+    case_name);
 
 // The full AlexNet (227x227, 1000 classes, dropout on) on another backend against the CPU's
 // blocked layout: the same weights (the initialisation is generated on the host), inputs and
@@ -323,8 +329,8 @@ TEST_P(FullModelMatchesCpu, ForwardBackwardAndThreeSteps) {
       for (int64_t c = 0; c < 3; ++c)
         for (int64_t y = 0; y < s.h(); ++y)
           for (int64_t x = 0; x < s.w(); ++x)
-            img.f32()[offset4(s, img.layout, n, c, y, x)] = static_cast<float>(
-                hashed_normal(77, static_cast<uint64_t>(offset4(s, Layout::nchw, n, c, y, x))));
+            img.f32()[offset4(s, img.layout, n, c, y, x)] =
+                static_cast<float>(hashed_normal(77, static_cast<uint64_t>(offset4(s, Layout::nchw, n, c, y, x))));
     for (int64_t i = 0; i < s.n(); ++i) net->labels().i32()[i] = static_cast<int32_t>((i * 131) % 1000);
     net->upload_batch();
   }
@@ -333,7 +339,8 @@ TEST_P(FullModelMatchesCpu, ForwardBackwardAndThreeSteps) {
     for (double v : want) mx = std::max(mx, std::fabs(v));
     return all_close(got, want, tol * mx, 10 * tol);
   };
-  const SgdConfig sgd{0.01, 0.9, 0.0005};
+  const double lr = 0.01;
+  const SgdConfig sgd{.momentum = 0.9, .weight_decay = 0.0005};
   for (int step = 0; step < 3; ++step) {
     SCOPED_TRACE("step " + std::to_string(step + 1));
     for (AlexNet* net : {&cpu, &gpu}) {
@@ -350,11 +357,12 @@ TEST_P(FullModelMatchesCpu, ForwardBackwardAndThreeSteps) {
         EXPECT_TRUE(close(concat_towers(gpu, l, true, true), concat_towers(cpu, l, true, true))) << l << " biases";
       }
     }
-    cpu.update(sgd.lr, sgd);
-    gpu.update(sgd.lr, sgd);
+    cpu.update(lr, sgd);
+    gpu.update(lr, sgd);
   }
   for (const char* l : {"conv1", "conv3", "fc6", "fc8"})
-    EXPECT_TRUE(close(concat_towers(gpu, l, false, false), concat_towers(cpu, l, false, false))) << l << " after 3 steps";
+    EXPECT_TRUE(close(concat_towers(gpu, l, false, false), concat_towers(cpu, l, false, false)))
+        << l << " after 3 steps";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FullModelMatchesCpu,
@@ -418,7 +426,7 @@ TEST(SgdTest, PaperUpdateRule) {
   std::copy(w0, w0 + 3, w->f32());
   std::copy(g0, g0 + 3, g->f32());
   std::copy(v0, v0 + 3, v->f32());
-  const SgdConfig c{0.1, 0.9, 0.0005};
+  const SgdConfig c{.momentum = 0.9, .weight_decay = 0.0005};
   sgd_update(*w, *g, *v, 0.1, c);
   for (int i = 0; i < 3; ++i) {
     const double vi = 0.9 * v0[i] - 0.0005 * 0.1 * w0[i] - 0.1 * g0[i];

@@ -1,8 +1,7 @@
-// Data parallelism under mpiexec (2 and 4 ranks, on the CPU; with a GPU per rank, NCCL too): after training steps every rank
-// holds bit-identical weights; R ranks with batch b make the same updates as one process with
-// batch R*b (dropout off), with overlap on and off and with one or many buckets; buckets cover the
-// flat gradients exactly, in backward order. Every rank runs every test; failures anywhere fail
-// every rank's exit code.
+// Data parallelism under mpiexec (2 and 4 ranks, on the CPU; with a GPU per rank, NCCL too): after training steps every
+// rank holds bit-identical weights; R ranks with batch b make the same updates as one process with batch R*b (dropout
+// off), with overlap on and off and with one or many buckets; buckets cover the flat gradients exactly, in backward
+// order. Every rank runs every test; failures anywhere fail every rank's exit code.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -10,10 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "parallel/data_parallel.h"
-#include "layers/backend_info.h"
 #include "cli/options.h"
 #include "core/device.h"
+#include "layers/backend_info.h"
+#include "parallel/data_parallel.h"
 #include "run/train.h"
 
 namespace alexnet {
@@ -28,7 +27,7 @@ TrainConfig small_config(int64_t batch) {
   c.model.seed = 9;
   c.steps = 3;
   c.synthetic_samples = 256;
-  c.sgd = {0.05, 0.9, 0.0005};
+  c.sgd = {.momentum = 0.9, .weight_decay = 0.0005};
   c.lr.base_lr = 0.05;
   c.log_every = 1000;
   return c;
@@ -78,7 +77,8 @@ TEST(DataParallel, RanksEqualOneProcessWithTheWholeBatch) {
     double bucket_mb;
   };
   for (Variant v : {Variant{true, 25}, Variant{true, 0.5}, Variant{false, 25}, Variant{false, 0.5}}) {
-    SCOPED_TRACE(std::string(v.overlap ? "overlap on" : "overlap off") + ", buckets of " + std::to_string(v.bucket_mb) + " MB");
+    SCOPED_TRACE(std::string(v.overlap ? "overlap on" : "overlap off") + ", buckets of " + std::to_string(v.bucket_mb) +
+                 " MB");
     TrainConfig c = small_config(b);
     c.model.dropout = 0;
     c.parallel = {v.bucket_mb, v.overlap};
@@ -113,8 +113,8 @@ TEST(NonFinite, SkipDropsTheStepOnEveryRankAlike) {
   c.model.rng_stream = static_cast<uint64_t>(cluster.rank);
   c.parallel = {1.0, true, true};
   c.skip_nonfinite = true;
-  c.inject_step = 1;                      // the second step
-  c.inject_rank = cluster.size - 1;       // on the last rank only
+  c.inject_step = 1;                 // the second step
+  c.inject_rank = cluster.size - 1;  // on the last rank only
   c.inject_layer = "fc6";
   AlexNet net(c.model);
   const TrainResult r = train(c, net, cluster);

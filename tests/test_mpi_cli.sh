@@ -3,13 +3,9 @@
 # JSON carries every rank); ranks started with different options all stop with a clear message
 # naming the rank and the option, and no rank hangs; 2 ranks with overlap expose less all-reduce
 # time than without is shown by the bench (not asserted: timing belongs in benchmarks).
-set -u
-bin=${1:?usage: test_mpi_cli.sh path/to/alexnet}
-fail() { echo "FAIL: $*"; exit 1; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+. "$(dirname "$0")/common.sh"
 mpi=(mpiexec --oversubscribe -n 2)
 small=(--input-size 67 --classes 10 --width 0.25)
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 out=$(timeout 300 "${mpi[@]}" "$bin" train "${small[@]}" --batch 8 --steps 6 --log-every 3 --profile-every 2 \
       --bucket-mb 1 --checkpoint-dir "$tmp/ck" --json "$tmp/train.json" 2>&1) || fail "2-rank train exited $?: $out"

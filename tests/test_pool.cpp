@@ -12,15 +12,12 @@ struct PoolCase {
 };
 
 std::vector<PoolCase> cases() {
-  return {{Shape{2, 3, 7, 7}, {3, 2, 0}},  {Shape{1, 4, 13, 13}, {3, 2, 0}}, {Shape{2, 2, 6, 9}, {2, 2, 0}},
-          {Shape{3, 5, 8, 7}, {3, 2, 1}},  {Shape{1, 1, 5, 5}, {3, 1, 1}},   {Shape{2, 16, 27, 27}, {3, 2, 0}},
+  return {{Shape{2, 3, 7, 7}, {3, 2, 0}}, {Shape{1, 4, 13, 13}, {3, 2, 0}}, {Shape{2, 2, 6, 9}, {2, 2, 0}},
+          {Shape{3, 5, 8, 7}, {3, 2, 1}}, {Shape{1, 1, 5, 5}, {3, 1, 1}},   {Shape{2, 16, 27, 27}, {3, 2, 0}},
           {Shape{2, 32, 8, 7}, {3, 2, 1}}};
 }
 
-class PoolTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
-};
+class PoolTest : public BackendTest {};
 
 TEST_P(PoolTest, ForwardAndBackwardMatchReference) {
   const Backend be = GetParam();
@@ -44,7 +41,8 @@ TEST_P(PoolTest, ForwardAndBackwardMatchReference) {
     auto ry = ref::maxpool_forward(x.host(), dims4(c.shape), c.spec, &yd, &argmax);
     ASSERT_EQ(yd.size(), pool.output_shape().numel());
     EXPECT_TRUE(close_for(be, y.download(), ry, 0, 0, pool.output_shape())) << "y";
-    EXPECT_TRUE(close_for(be, dx.download(), ref::maxpool_backward(dy.host(), argmax, c.shape.numel()), 1e-6, 1e-6, c.shape))
+    EXPECT_TRUE(
+        close_for(be, dx.download(), ref::maxpool_backward(dy.host(), argmax, c.shape.numel()), 1e-6, 1e-6, c.shape))
         << "dx";
   }
 }
@@ -65,7 +63,10 @@ TEST_P(PoolTest, FiniteDifferenceGradient) {
     pool.forward(x.t(), y.t());
     return dot(y.download(), dy.host());
   };
-  EXPECT_TRUE(all_close(dx.download(), numeric_grad(x.host(), [&] { x.upload(); }, loss, 1e-2), 1e-3, 1e-3));
+  EXPECT_TRUE(all_close(dx.download(),
+                        numeric_grad(
+                            x.host(), [&] { x.upload(); }, loss, 1e-2),
+                        1e-3, 1e-3));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PoolTest, ::testing::ValuesIn(activation_backends()), backend_name);

@@ -6,10 +6,7 @@
 namespace alexnet::test {
 namespace {
 
-class ReluTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
-};
+class ReluTest : public BackendTest {};
 
 TEST_P(ReluTest, ForwardAndBackwardMatchReference) {
   const Backend be = GetParam();
@@ -64,7 +61,10 @@ TEST_P(ReluTest, FiniteDifferenceGradient) {
     relu.forward(x.t(), y.t());
     return dot(y.download(), dy.host());
   };
-  EXPECT_TRUE(all_close(dx.download(), numeric_grad(x.host(), [&] { x.upload(); }, loss, 1e-2), 1e-4, 1e-3));
+  EXPECT_TRUE(all_close(dx.download(),
+                        numeric_grad(
+                            x.host(), [&] { x.upload(); }, loss, 1e-2),
+                        1e-4, 1e-3));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReluTest, ::testing::ValuesIn(activation_backends()), backend_name);

@@ -3,12 +3,7 @@
 # and --epochs become steps of the global batch (epoch e begins at step ceil(e x 600 / global
 # batch)), read back from train --json on 1 and 2 ranks; a resumed --epochs run stops at the same
 # step; the log names the data set, its size and the resolved decay steps.
-set -u
-bin=$(readlink -f "${1:?usage: test_schedule.sh path/to/alexnet}")
-fail() { echo "FAIL: $*"; exit 1; }
-py=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_ess_singleton_isolated=1
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/common.sh"
 cd "$tmp" || exit 1
 model=(--input-size 67 --classes 4 --width 0.25 --batch 16 --log-every 1000)
 

@@ -17,7 +17,7 @@ env_line=$(bash "$root/launch/slurm_local.sh" start "$cluster" 4) && [ -n "$env_
   fail "the local Slurm cluster did not start: $(cat "$cluster"/log/*.log 2>/dev/null | tail -20)"
 eval "$env_line"
 cd "$tmp" || exit 1
-export ALEXNET_BIN=$bin
+export ALEXNET_BIN=$bin ALEXNET_ROOT=$root
 model="--input-size 67 --classes 10 --width 0.25 --batch 8"
 
 wait_job() {  # job id, seconds -> prints the final state line; fails on timeout

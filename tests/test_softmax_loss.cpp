@@ -8,10 +8,7 @@
 namespace alexnet::test {
 namespace {
 
-class SoftmaxLossTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
-};
+class SoftmaxLossTest : public BackendTest {};
 
 std::vector<int32_t> random_labels(std::mt19937& rng, int64_t n, int64_t k) {
   std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(k - 1));
@@ -23,8 +20,8 @@ std::vector<int32_t> random_labels(std::mt19937& rng, int64_t n, int64_t k) {
 TEST_P(SoftmaxLossTest, MatchesReference) {
   const Backend be = GetParam();
   std::mt19937 rng(61);
-  for (auto [n, k, scale] : {std::tuple{1L, 10L, 1.0}, std::tuple{7L, 3L, 2.0}, std::tuple{32L, 1000L, 5.0},
-                             std::tuple{5L, 13L, 60.0}}) {
+  for (auto [n, k, scale] :
+       {std::tuple{1L, 10L, 1.0}, std::tuple{7L, 3L, 2.0}, std::tuple{32L, 1000L, 5.0}, std::tuple{5L, 13L, 60.0}}) {
     SCOPED_TRACE("N=" + std::to_string(n) + " K=" + std::to_string(k) + " logit scale " + std::to_string(scale));
     SoftmaxLoss loss("loss", n, k, be.device, be.precision);
     TestTensor z(loss.logits_shape(), be), labels(loss.labels_shape(), be, DType::i32), dz(loss.logits_shape(), be);
@@ -52,7 +49,7 @@ TEST_P(SoftmaxLossTest, TopKCountsAndGradientScale) {
   SoftmaxLoss loss("loss", 3, 8, be.device, be.precision);
   TestTensor z(loss.logits_shape(), be), labels(loss.labels_shape(), be, DType::i32), dz(loss.logits_shape(), be),
       dz2(loss.logits_shape(), be);
-  z.host() = {9, 1, 2, 3, 4, 5, 6, 7,  1, 9, 8, 7, 2, 3, 4, 5,  8, 7, 6, 5, 4, 3, 2, 1};
+  z.host() = {9, 1, 2, 3, 4, 5, 6, 7, 1, 9, 8, 7, 2, 3, 4, 5, 8, 7, 6, 5, 4, 3, 2, 1};
   z.upload();
   labels.host() = {0, 2, 5};
   labels.upload();
@@ -108,7 +105,10 @@ TEST_P(SoftmaxLossTest, FiniteDifferenceGradient) {
     loss.forward(z.t(), labels.t());
     return loss.stats().loss;
   };
-  EXPECT_TRUE(all_close(dz.download(), numeric_grad(z.host(), [&] { z.upload(); }, f, 1e-2), 1e-4, 1e-2));
+  EXPECT_TRUE(all_close(dz.download(),
+                        numeric_grad(
+                            z.host(), [&] { z.upload(); }, f, 1e-2),
+                        1e-4, 1e-2));
 }
 
 TEST_P(SoftmaxLossTest, LabelOutOfRangeNamesTheSample) {

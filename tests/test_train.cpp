@@ -11,9 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "run/checkpoint.h"
-#include "core/error.h"
 #include "cli/options.h"
+#include "core/error.h"
+#include "run/checkpoint.h"
 #include "run/train.h"
 
 namespace fs = std::filesystem;
@@ -31,7 +31,7 @@ TrainConfig small_config() {
   c.model.dropout = 0.5;  // on: its RNG must resume too
   c.steps = 6;
   c.synthetic_samples = 40;  // epochs turn over within the run
-  c.sgd = {0.01, 0.9, 0.0005};
+  c.sgd = {.momentum = 0.9, .weight_decay = 0.0005};
   c.lr.base_lr = 0.01;
   c.log_every = 100;
   return c;
@@ -140,7 +140,7 @@ TEST_F(TrainTest, LearnsTheSyntheticData) {
   c.synthetic_samples = 4096;
   c.steps = 400;
   c.log_every = 50;
-  c.sgd.lr = c.lr.base_lr = 0.1;
+  c.lr.base_lr = 0.1;
   AlexNet net(c.model);
   TrainResult r = train(c, net);
   EXPECT_NEAR(r.loss.front(), std::log(10.0), 0.1);  // chance over the model's 10 classes
@@ -174,7 +174,7 @@ TEST(EpochSchedule, EpochsBecomeStepsOfTheGlobalBatch) {
   EXPECT_EQ(p.steps, 282);  // 281.25 rounded up
   EXPECT_DOUBLE_EQ(p.steps_per_epoch, 93.75);
   EXPECT_EQ(p.lr.decay_steps, (std::vector<int64_t>{50, 94, 188}));
-  EXPECT_DOUBLE_EQ(p.lr.at(93), c.lr.at(0) * 0.1);    // after step 50's decay only
+  EXPECT_DOUBLE_EQ(p.lr.at(93), c.lr.at(0) * 0.1);  // after step 50's decay only
   EXPECT_DOUBLE_EQ(p.lr.at(94), c.lr.at(0) * 0.01);
   c.epochs = 0;
   c.steps = 7;

@@ -18,8 +18,11 @@ void PrintTo(const Backend& b, std::ostream* os) {
 }
 
 std::vector<Backend> all_backends() {
-  return {{Device::cpu(), Layout::nchw},    {Device::cpu(), Layout::nhwc}, {Device::cpu(), Layout::nchw16c},
-          {Device::cuda(0), Layout::nchw}, {Device::cuda(0), Layout::nhwc}};
+  return {{Device::cpu(), Layout::nchw},
+          {Device::cpu(), Layout::nhwc},
+          {Device::cpu(), Layout::nchw16c},
+          {Device::cuda(0), Layout::nchw},
+          {Device::cuda(0), Layout::nhwc}};
 }
 
 std::vector<Backend> activation_backends() {
@@ -164,13 +167,13 @@ ref::Dims4 dims4(const Shape& s) { return {s.n(), s.c(), s.h(), s.w()}; }
   if (shape.rank() == 4) {
     const int64_t i = static_cast<int64_t>(first);
     where << " (n, c, h, w) = (" << i / (shape.c() * shape.h() * shape.w()) << ", "
-          << i / (shape.h() * shape.w()) % shape.c() << ", " << i / shape.w() % shape.h() << ", "
-          << i % shape.w() << ")";
+          << i / (shape.h() * shape.w()) % shape.c() << ", " << i / shape.w() % shape.h() << ", " << i % shape.w()
+          << ")";
   }
-  return ::testing::AssertionFailure()
-         << bad << " of " << actual.size() << " elements differ (atol " << atol << ", rtol " << rtol
-         << "); first at " << where.str() << ": got " << actual[first] << ", expected " << expected[first]
-         << "; worst abs error " << worst;
+  return ::testing::AssertionFailure() << bad << " of " << actual.size() << " elements differ (atol " << atol
+                                       << ", rtol " << rtol << "); first at " << where.str() << ": got "
+                                       << actual[first] << ", expected " << expected[first] << "; worst abs error "
+                                       << worst;
 }
 
 std::vector<double> numeric_grad(std::vector<double>& values, const std::function<void()>& set,

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "core/buffer.h"
-#include "layers/convert.h"
 #include "core/error.h"
+#include "layers/convert.h"
 #include "reference.h"
 
 namespace alexnet::test {
@@ -24,7 +24,7 @@ struct Backend {
   Precision precision = Precision::fp32;  // of convolutions and matrix products
 };
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info);  // "cpu_nhwc", "cuda_nhwc_tf32"
-void PrintTo(const Backend& b, std::ostream* os);  // for gtest messages: "cpu nhwc"
+void PrintTo(const Backend& b, std::ostream* os);                         // for gtest messages: "cpu nhwc"
 // Every backend the layers have, in each activation layout; unavailable_reason() says why one
 // can't run.
 std::vector<Backend> all_backends();
@@ -47,11 +47,18 @@ int64_t channels(const Backend& be, int64_t c);
 // The plain layout that feeds a blocked one (images are never blocked): nhwc for nchw16c.
 Layout plain_layout(Layout l);
 
-#define SKIP_IF_UNAVAILABLE(device)                                              \
-  do {                                                                           \
+#define SKIP_IF_UNAVAILABLE(device)                                               \
+  do {                                                                            \
     const std::string alexnet_why_ = ::alexnet::test::unavailable_reason(device); \
-    if (!alexnet_why_.empty()) GTEST_SKIP() << alexnet_why_;                     \
+    if (!alexnet_why_.empty()) GTEST_SKIP() << alexnet_why_;                      \
   } while (0)
+
+// The fixture of a test run on each backend: skipped, with the reason, where the backend's device
+// is not available here. Each layer's suite derives its own name from it.
+class BackendTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
+};
 
 // A tensor on a backend with a double-precision host copy in NCHW (row-major for rank < 4).
 // Floating-point tensors take the backend's activation dtype (bf16 for bf16 backends: the host
@@ -64,10 +71,10 @@ class TestTensor {
   const Tensor& t() const { return dev_.view; }
   const Shape& shape() const { return dev_.view.shape; }
   std::vector<double>& host() { return host_; }
-  void upload();  // host -> device in the tensor's layout; host values become float-rounded
+  void upload();                         // host -> device in the tensor's layout; host values become float-rounded
   std::vector<double> download() const;  // device -> NCHW doubles
   void fill_uniform(std::mt19937& rng, double lo, double hi);  // and upload
-  void fill_nan();                        // poison (so a layer that skips writing shows up)
+  void fill_nan();                                             // poison (so a layer that skips writing shows up)
 
  private:
   OwnedTensor dev_;

@@ -21,8 +21,7 @@ constexpr std::size_t kAlign = 64;
 std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
 }  // namespace
 
-Buffer::Buffer(std::size_t bytes, Device device, bool pinned)
-    : bytes_(bytes), device_(device), pinned_(false) {
+Buffer::Buffer(std::size_t bytes, Device device, bool pinned) : bytes_(bytes), device_(device), pinned_(false) {
   if (bytes == 0) return;
   if (device.is_cpu()) {
 #ifdef ALEXNET_HAVE_CUDA
@@ -56,8 +55,10 @@ void Buffer::release() noexcept {
   } else {
 #ifdef ALEXNET_HAVE_CUDA
     // Destructors never throw: a failing free is ignored (the context is going away anyway).
-    if (pinned_) cudaFreeHost(data_);
-    else cudaFree(data_);
+    if (pinned_)
+      cudaFreeHost(data_);
+    else
+      cudaFree(data_);
 #endif
   }
   data_ = nullptr;
@@ -85,11 +86,10 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
 
 Tensor Buffer::tensor(const Shape& shape, Layout layout, DType dtype, std::size_t offset_bytes) const {
   Tensor t{nullptr, shape, layout, dtype, device_};
-  ALEXNET_CHECK(layout_fits(shape, layout), "a tensor of shape " << shape.str() << " cannot be stored "
-                                                                  << layout_name(layout));
-  ALEXNET_CHECK(offset_bytes + t.bytes() <= bytes_,
-                "a view of " << t.bytes() << " bytes at offset " << offset_bytes
-                             << " does not fit a buffer of " << bytes_ << " bytes");
+  ALEXNET_CHECK(layout_fits(shape, layout),
+                "a tensor of shape " << shape.str() << " cannot be stored " << layout_name(layout));
+  ALEXNET_CHECK(offset_bytes + t.bytes() <= bytes_, "a view of " << t.bytes() << " bytes at offset " << offset_bytes
+                                                                 << " does not fit a buffer of " << bytes_ << " bytes");
   t.data = static_cast<char*>(data_) + offset_bytes;
   return t;
 }
@@ -115,8 +115,7 @@ void copy(const Tensor& dst, const Tensor& src) {
   CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, src.bytes(), cudaMemcpyDefault, stream));
   CUDA_CHECK(cudaStreamSynchronize(stream));
 #else
-  throw Error("copy between " + src.device.str() + " and " + dst.device.str() +
-              ": this build has no CUDA backend");
+  throw Error("copy between " + src.device.str() + " and " + dst.device.str() + ": this build has no CUDA backend");
 #endif
 }
 
@@ -134,8 +133,7 @@ void copy_async(const Tensor& dst, const Tensor& src) {
   const cudaStream_t stream = gpu::stream(dst.device.is_cuda() ? dst.device : src.device);
   CUDA_CHECK(cudaMemcpyAsync(dst.data, src.data, src.bytes(), cudaMemcpyDefault, stream));
 #else
-  throw Error("copy between " + src.device.str() + " and " + dst.device.str() +
-              ": this build has no CUDA backend");
+  throw Error("copy between " + src.device.str() + " and " + dst.device.str() + ": this build has no CUDA backend");
 #endif
 }
 

@@ -43,8 +43,8 @@ struct OwnedTensor {
   Buffer buffer;
   Tensor view;
   OwnedTensor() = default;
-  OwnedTensor(const Shape& shape, Device device, Layout layout = Layout::nchw,
-              DType dtype = DType::f32, bool pinned = false);
+  OwnedTensor(const Shape& shape, Device device, Layout layout = Layout::nchw, DType dtype = DType::f32,
+              bool pinned = false);
   const Tensor& operator*() const { return view; }
   const Tensor* operator->() const { return &view; }
 };

@@ -6,12 +6,11 @@
 
 #include "core/error.h"
 
-#define CUDA_CHECK(expr)                                                                  \
-  do {                                                                                    \
-    cudaError_t alexnet_err_ = (expr);                                                    \
-    if (alexnet_err_ != cudaSuccess)                                                      \
-      ::alexnet::throw_error("CUDA", cudaGetErrorString(alexnet_err_), #expr, __FILE__,   \
-                             __LINE__);                                                   \
+#define CUDA_CHECK(expr)                                                                           \
+  do {                                                                                             \
+    cudaError_t alexnet_err_ = (expr);                                                             \
+    if (alexnet_err_ != cudaSuccess)                                                               \
+      ::alexnet::throw_error("CUDA", cudaGetErrorString(alexnet_err_), #expr, __FILE__, __LINE__); \
   } while (0)
 
 // After a kernel launch: launch-configuration errors show up here, not at the <<<>>>.

@@ -3,8 +3,7 @@
 
 namespace alexnet {
 
-void throw_error(const char* library, const std::string& what, const char* expr, const char* file,
-                 int line) {
+void throw_error(const char* library, const std::string& what, const char* expr, const char* file, int line) {
   std::ostringstream os;
   os << library << " error: " << what << " at " << file << ":" << line << ": " << expr;
   throw Error(os.str());

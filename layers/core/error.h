@@ -29,17 +29,17 @@ class CollectiveError : public Error {
 };
 
 // Throws Error("<library> error: <what> at <file>:<line>: <expr>").
-[[noreturn]] void throw_error(const char* library, const std::string& what, const char* expr,
-                              const char* file, int line);
+[[noreturn]] void throw_error(const char* library, const std::string& what, const char* expr, const char* file,
+                              int line);
 
 }  // namespace alexnet
 
 // A precondition of ours: ALEXNET_CHECK(n > 0, "batch must be positive, got " << n).
-#define ALEXNET_CHECK(cond, msg)                                         \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      std::ostringstream alexnet_check_os_;                              \
-      alexnet_check_os_ << msg;                                          \
-      throw ::alexnet::Error(alexnet_check_os_.str());                   \
-    }                                                                    \
+#define ALEXNET_CHECK(cond, msg)                       \
+  do {                                                 \
+    if (!(cond)) {                                     \
+      std::ostringstream alexnet_check_os_;            \
+      alexnet_check_os_ << msg;                        \
+      throw ::alexnet::Error(alexnet_check_os_.str()); \
+    }                                                  \
   } while (0)

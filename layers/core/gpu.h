@@ -1,7 +1,8 @@
 // The CUDA runtime as the whole project uses it (CUDA builds only; include it under
 // #ifdef ALEXNET_HAVE_CUDA): one blocking stream per GPU on which everything of that GPU runs in
 // order (layers, copies, exchanges, the update; NCCL waits on it), owned events, and the kernels'
-// element type of a dtype. CUDA_CHECK: core/cuda_check.h. cuDNN and cuBLASLt handles live with the layers (cuda/context.h).
+// element type of a dtype. CUDA_CHECK: core/cuda_check.h. cuDNN and cuBLASLt handles live with the layers
+// (cuda/context.h).
 #pragma once
 
 #include <cuda_runtime_api.h>

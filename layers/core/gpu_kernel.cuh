@@ -25,31 +25,41 @@ __device__ inline float to_float(bf16 v) { return __bfloat162float(v); }
 template <typename T>
 __device__ inline T from_float(float v);
 template <>
-__device__ inline float from_float<float>(float v) { return v; }
+__device__ inline float from_float<float>(float v) {
+  return v;
+}
 template <>
-__device__ inline bf16 from_float<bf16>(float v) { return __float2bfloat16_rn(v); }
+__device__ inline bf16 from_float<bf16>(float v) {
+  return __float2bfloat16_rn(v);
+}
 
 // Runs `body` with T = the C++ type of e (float or bf16).
 template <typename F>
 void dispatch(Elem e, F&& body) {
-  if (e == Elem::bf16) body(bf16{});
-  else body(float{});
+  if (e == Elem::bf16)
+    body(bf16{});
+  else
+    body(float{});
 }
 
 template <typename T>
-T* as(void* p, T) { return static_cast<T*>(p); }
+T* as(void* p, T) {
+  return static_cast<T*>(p);
+}
 template <typename T>
-const T* as(const void* p, T) { return static_cast<const T*>(p); }
+const T* as(const void* p, T) {
+  return static_cast<const T*>(p);
+}
 
 }  // namespace alexnet::gpu
 
-#define GRID_STRIDE(i, count)                                                                   \
+#define GRID_STRIDE(i, count)                                                                \
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (count); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 // kernel<<<...>>> over `count` elements on stream s, then the launch checked.
-#define LAUNCH(kernel, count, s, ...)                                          \
-  do {                                                                         \
+#define LAUNCH(kernel, count, s, ...)                                                           \
+  do {                                                                                          \
     kernel<<<::alexnet::gpu::blocks_for(count), ::alexnet::gpu::kThreads, 0, s>>>(__VA_ARGS__); \
-    CUDA_CHECK_LAUNCH();                                                       \
+    CUDA_CHECK_LAUNCH();                                                                        \
   } while (0)

@@ -43,9 +43,8 @@ void init_logging(int rank, bool verbose) {
   auto sink = boost::make_shared<Sink>();
   sink->locked_backend()->add_stream(boost::shared_ptr<std::ostream>(&std::clog, boost::null_deleter()));
   sink->locked_backend()->auto_flush(true);
-  sink->set_formatter(expr::stream << "[" << expr::format_date_time(a_time, "%Y-%m-%d %H:%M:%S.%f")
-                                   << "][rank " << a_rank << "][" << a_severity << "] "
-                                   << expr::smessage);
+  sink->set_formatter(expr::stream << "[" << expr::format_date_time(a_time, "%Y-%m-%d %H:%M:%S.%f") << "][rank "
+                                   << a_rank << "][" << a_severity << "] " << expr::smessage);
   const Severity min_info = verbose ? logging::trivial::debug : logging::trivial::info;
   if (rank == 0) {
     sink->set_filter(a_severity >= min_info);

@@ -40,9 +40,12 @@ std::string Shape::str() const {
 
 const char* layout_name(Layout l) {
   switch (l) {
-    case Layout::nchw: return "nchw";
-    case Layout::nhwc: return "nhwc";
-    case Layout::nchw16c: return "nchw16c";
+    case Layout::nchw:
+      return "nchw";
+    case Layout::nhwc:
+      return "nhwc";
+    case Layout::nchw16c:
+      return "nchw16c";
   }
   return "?";
 }
@@ -60,9 +63,12 @@ bool layout_fits(const Shape& s, Layout layout) {
 
 std::size_t dtype_size(DType t) {
   switch (t) {
-    case DType::f32: return sizeof(float);
-    case DType::i32: return sizeof(int32_t);
-    case DType::bf16: return sizeof(uint16_t);
+    case DType::f32:
+      return sizeof(float);
+    case DType::i32:
+      return sizeof(int32_t);
+    case DType::bf16:
+      return sizeof(uint16_t);
   }
   return 0;
 }
@@ -86,9 +92,12 @@ float bf16_value(uint16_t bits) {
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "f32";
-    case DType::i32: return "i32";
-    case DType::bf16: return "bf16";
+    case DType::f32:
+      return "f32";
+    case DType::i32:
+      return "i32";
+    case DType::bf16:
+      return "bf16";
   }
   return "?";
 }
@@ -119,17 +128,19 @@ Tensor Tensor::reshaped(const Shape& s) const {
   return t;
 }
 
-void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtype,
-                  const Device& device, const std::string& who, const char* what) {
-  ALEXNET_CHECK(layout_fits(shape, layout),
-                who << ": " << what << " of shape " << shape.str() << " cannot be stored " << layout_name(layout)
-                    << " (channels must be a multiple of " << kBlock << ")");
-  bool ok = !t.empty() && t.shape == shape && t.dtype == dtype && t.device == device &&
-            (shape.rank() != 4 || t.layout == layout);
-  if (!ok) {
+bool fits(const Tensor& t, const TensorSpec& s) {
+  return !t.empty() && t.shape == s.shape && t.dtype == s.dtype && t.device == s.device &&
+         (s.shape.rank() != 4 || t.layout == s.layout);
+}
+
+void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtype, const Device& device,
+                  const std::string& who, const char* what) {
+  ALEXNET_CHECK(layout_fits(shape, layout), who << ": " << what << " of shape " << shape.str() << " cannot be stored "
+                                                << layout_name(layout) << " (channels must be a multiple of " << kBlock
+                                                << ")");
+  if (!fits(t, {shape, layout, dtype, device})) {
     Tensor expected{reinterpret_cast<void*>(1), shape, layout, dtype, device};
-    throw Error(who + ": " + what + " is " + t.str() + " but the layer was built for " +
-                expected.str());
+    throw Error(who + ": " + what + " is " + t.str() + " but the layer was built for " + expected.str());
   }
 }
 

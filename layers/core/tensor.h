@@ -40,7 +40,7 @@ class Shape {
 };
 
 enum class Layout { nchw, nhwc, nchw16c };
-constexpr int64_t kBlock = 16;  // channels per block of Layout::nchw16c
+constexpr int64_t kBlock = 16;        // channels per block of Layout::nchw16c
 enum class DType { f32, i32, bf16 };  // bf16: bfloat16 activations on GPUs (Precision::bf16)
 
 const char* layout_name(Layout l);
@@ -63,24 +63,33 @@ struct Tensor {
   bool empty() const { return data == nullptr; }
   int64_t numel() const { return shape.numel(); }
   std::size_t bytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype); }
-  float* f32() const;    // checks dtype
-  int32_t* i32() const;  // checks dtype
+  float* f32() const;       // checks dtype
+  int32_t* i32() const;     // checks dtype
   std::string str() const;  // "f32 (32, 96, 55, 55) nhwc on cpu"
 
   // The same memory seen with another shape of the same element count (a flatten, say).
   Tensor reshaped(const Shape& s) const;
 };
 
+// What a tensor must be: its shape, layout (4-D tensors only), dtype and device.
+struct TensorSpec {
+  Shape shape;
+  Layout layout = Layout::nchw;
+  DType dtype = DType::f32;
+  Device device;
+};
+// Whether t is non-empty and matches s (cheap: no allocation).
+bool fits(const Tensor& t, const TensorSpec& s);
+
 // Throws Error unless t is non-empty and matches shape, dtype and device (and, for 4-D, layout):
 // "<who>: <what> is <t> but the layer was built for <expected>".
-void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtype,
-                  const Device& device, const std::string& who, const char* what);
+void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtype, const Device& device,
+                  const std::string& who, const char* what);
 
 // Throws Error naming `who` unless the backend of `device` runs layers in `layout` and
 // `precision`: the CPU computes fp32 in any layout; CUDA (in a CUDA build) fp32, tf32 or bf16 in
 // NCHW or NHWC.
-void check_backend(const std::string& who, const Device& device, Layout layout,
-                   Precision precision = Precision::fp32);
+void check_backend(const std::string& who, const Device& device, Layout layout, Precision precision = Precision::fp32);
 
 // Whether a 4-D shape can be stored in `layout` (NCHW16C needs whole blocks of channels).
 bool layout_fits(const Shape& s, Layout layout);
@@ -88,9 +97,12 @@ bool layout_fits(const Shape& s, Layout layout);
 // Offset of element (n, c, h, w) of a 4-D shape stored in `layout`.
 inline int64_t offset4(const Shape& s, Layout layout, int64_t n, int64_t c, int64_t h, int64_t w) {
   switch (layout) {
-    case Layout::nchw: return ((n * s.c() + c) * s.h() + h) * s.w() + w;
-    case Layout::nhwc: return ((n * s.h() + h) * s.w() + w) * s.c() + c;
-    case Layout::nchw16c: break;
+    case Layout::nchw:
+      return ((n * s.c() + c) * s.h() + h) * s.w() + w;
+    case Layout::nhwc:
+      return ((n * s.h() + h) * s.w() + w) * s.c() + c;
+    case Layout::nchw16c:
+      break;
   }
   return (((n * (s.c() / kBlock) + c / kBlock) * s.h() + h) * s.w() + w) * kBlock + c % kBlock;
 }

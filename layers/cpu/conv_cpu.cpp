@@ -2,8 +2,8 @@
 // reorders); weights live in our plain OIHW buffer and are reordered to the layout the primitive
 // prefers (small: at most a few MB per layer), and weight gradients back. Winograd, when asked
 // for (or automatic), needs NCHW16C and a 3x3 stride-1 kernel; automatic falls back to direct.
-#include "layers/conv.h"
 #include "cpu/dnnl_util.h"
+#include "layers/conv.h"
 
 namespace alexnet::detail {
 namespace {
@@ -23,7 +23,8 @@ class ConvCpu final : public ConvBackend {
     } catch (const Error& e) {
       if (c.algorithm == ConvAlgorithm::winograd)
         throw Error(std::string("winograd is not available for this convolution on the CPU (it needs a 3x3 stride-1 "
-                                "kernel in the nchw16c layout): ") + e.what());
+                                "kernel in the nchw16c layout): ") +
+                    e.what());
       build(c, dn::algorithm::convolution_direct);
     }
   }
@@ -44,13 +45,12 @@ class ConvCpu final : public ConvBackend {
     auto& eng = engine();
 
     auto fwd_pd = DNNL_CHECK(dn::convolution_forward::primitive_desc(
-        dn::convolution_forward::desc(dn::prop_kind::forward_training, alg,
-                                      src_md, w_any_md, b_md, dst_md, strides, pads, pads),
+        dn::convolution_forward::desc(dn::prop_kind::forward_training, alg, src_md, w_any_md, b_md, dst_md, strides,
+                                      pads, pads),
         forward_attr(c.relu), eng));
     auto bwd_w_pd = DNNL_CHECK(dn::convolution_backward_weights::primitive_desc(
-        dn::convolution_backward_weights::desc(alg, src_md, w_any_md,
-                                               b_md, dst_md, strides, pads, pads),
-        attr, eng, fwd_pd));
+        dn::convolution_backward_weights::desc(alg, src_md, w_any_md, b_md, dst_md, strides, pads, pads), attr, eng,
+        fwd_pd));
 
     impl_ = fwd_pd.impl_info_str();
     x_ = unbound(src_md);
@@ -66,21 +66,19 @@ class ConvCpu final : public ConvBackend {
     dn::convolution_backward_data::primitive_desc bwd_d_pd;
     if (c.need_input_grad) {
       bwd_d_pd = DNNL_CHECK(dn::convolution_backward_data::primitive_desc(
-          dn::convolution_backward_data::desc(alg, src_md, w_any_md,
-                                              dst_md, strides, pads, pads),
-          attr, eng, fwd_pd));
+          dn::convolution_backward_data::desc(alg, src_md, w_any_md, dst_md, strides, pads, pads), attr, eng, fwd_pd));
       scratch_.need(bwd_d_pd.scratchpad_desc());
       w_bwd_ = Relayout(w_user_md, bwd_d_pd.weights_desc(), /*to_internal=*/true);
       dx_ = unbound(src_md);
     }
     scratch_.allocate();
 
-    fwd_ = Step(dn::convolution_forward(fwd_pd),
-                {{DNNL_ARG_SRC, x_},
-                 {DNNL_ARG_WEIGHTS, w_fwd_.primitive_memory()},
-                 {DNNL_ARG_BIAS, b_},
-                 {DNNL_ARG_DST, y_},
-                 {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(fwd_pd.scratchpad_desc())}});
+    fwd_ =
+        Step(dn::convolution_forward(fwd_pd), {{DNNL_ARG_SRC, x_},
+                                               {DNNL_ARG_WEIGHTS, w_fwd_.primitive_memory()},
+                                               {DNNL_ARG_BIAS, b_},
+                                               {DNNL_ARG_DST, y_},
+                                               {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(fwd_pd.scratchpad_desc())}});
     bwd_w_ = Step(dn::convolution_backward_weights(bwd_w_pd),
                   {{DNNL_ARG_SRC, x_},
                    {DNNL_ARG_DIFF_DST, dy_},
@@ -105,8 +103,8 @@ class ConvCpu final : public ConvBackend {
     fwd_.run();
   }
 
-  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
-                const Tensor& dw, const Tensor& db) override {
+  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
+                const Tensor& db) override {
     bind(x_, x.data);
     bind(dy_, dy.data);
     if (bwd_d_) {

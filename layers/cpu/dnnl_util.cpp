@@ -19,20 +19,21 @@ dnnl::memory::desc md(const dims& d, tag t) {
 
 dnnl::memory::desc md(const Shape& s, Layout layout) {
   switch (s.rank()) {
-    case 1: return md({s[0]}, tag::a);
-    case 2: return md({s[0], s[1]}, tag::ab);
+    case 1:
+      return md({s[0]}, tag::a);
+    case 2:
+      return md({s[0], s[1]}, tag::ab);
     case 4: {
       ALEXNET_CHECK(layout_fits(s, layout), "shape " << s.str() << " cannot be stored " << layout_name(layout));
       const tag t = layout == Layout::nchw ? tag::nchw : layout == Layout::nhwc ? tag::nhwc : tag::nChw16c;
       return md({s[0], s[1], s[2], s[3]}, t);
     }
-    default: throw Error("no oneDNN descriptor for a tensor of shape " + s.str());
+    default:
+      throw Error("no oneDNN descriptor for a tensor of shape " + s.str());
   }
 }
 
-dnnl::memory unbound(const dnnl::memory::desc& d) {
-  return DNNL_CHECK(dnnl::memory(d, engine(), nullptr));
-}
+dnnl::memory unbound(const dnnl::memory::desc& d) { return DNNL_CHECK(dnnl::memory(d, engine(), nullptr)); }
 
 dnnl::primitive_attr scratchpad_attr() {
   dnnl::primitive_attr attr;
@@ -50,8 +51,7 @@ dnnl::primitive_attr forward_attr(bool relu) {
   return attr;
 }
 
-Step::Step(dnnl::primitive prim, std::vector<std::pair<int, dnnl::memory>> args)
-    : prim_(std::move(prim)) {
+Step::Step(dnnl::primitive prim, std::vector<std::pair<int, dnnl::memory>> args) : prim_(std::move(prim)) {
   for (auto& [arg, mem] : args) {
     mems_.push_back(mem);
     c_args_.push_back({arg, mem.get()});
@@ -59,11 +59,11 @@ Step::Step(dnnl::primitive prim, std::vector<std::pair<int, dnnl::memory>> args)
 }
 
 void Step::run() const {
-  dnnl_status_t st = dnnl_primitive_execute(prim_.get(), stream().get(),
-                                            static_cast<int>(c_args_.size()), c_args_.data());
+  dnnl_status_t st =
+      dnnl_primitive_execute(prim_.get(), stream().get(), static_cast<int>(c_args_.size()), c_args_.data());
   if (st != dnnl_success)
-    throw_error("oneDNN", "primitive execution failed (status " + std::to_string(st) + ")",
-                "dnnl_primitive_execute", __FILE__, __LINE__);
+    throw_error("oneDNN", "primitive execution failed (status " + std::to_string(st) + ")", "dnnl_primitive_execute",
+                __FILE__, __LINE__);
 }
 
 void Scratchpad::need(const dnnl::memory::desc& d) { bytes_ = std::max(bytes_, d.get_size()); }
@@ -71,8 +71,7 @@ void Scratchpad::need(const dnnl::memory::desc& d) { bytes_ = std::max(bytes_, d
 void Scratchpad::allocate() { buffer_ = Buffer(std::max<std::size_t>(bytes_, 64), Device::cpu()); }
 
 dnnl::memory Scratchpad::memory_for(const dnnl::memory::desc& d) const {
-  ALEXNET_CHECK(d.get_size() <= buffer_.bytes(), "scratchpad too small: " << d.get_size() << " > "
-                                                                          << buffer_.bytes());
+  ALEXNET_CHECK(d.get_size() <= buffer_.bytes(), "scratchpad too small: " << d.get_size() << " > " << buffer_.bytes());
   return DNNL_CHECK(dnnl::memory(d, engine(), buffer_.data()));
 }
 
@@ -87,8 +86,44 @@ Workspace::Args Workspace::with(Args args) const {
   return args;
 }
 
-Relayout::Relayout(const dnnl::memory::desc& user, const dnnl::memory::desc& internal,
-                   bool to_internal)
+void ForwardBackward::build(dnnl::primitive fwd, const dnnl::primitive_desc_base& fwd_pd, dnnl::primitive bwd,
+                            const dnnl::primitive_desc_base& bwd_pd, const dnnl::memory::desc& src,
+                            const dnnl::memory::desc& dst, int bwd_reads) {
+  workspace_ = Workspace(fwd_pd.workspace_desc());
+  scratch_.need(fwd_pd.scratchpad_desc());
+  scratch_.need(bwd_pd.scratchpad_desc());
+  scratch_.allocate();
+  x_ = unbound(src);
+  y_ = unbound(dst);
+  dy_ = unbound(dst);
+  dx_ = unbound(src);
+  fwd_ = Step(fwd, workspace_.with({{DNNL_ARG_SRC, x_},
+                                    {DNNL_ARG_DST, y_},
+                                    {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(fwd_pd.scratchpad_desc())}}));
+  Workspace::Args args = {{DNNL_ARG_DIFF_DST, dy_},
+                          {DNNL_ARG_DIFF_SRC, dx_},
+                          {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(bwd_pd.scratchpad_desc())}};
+  if (bwd_reads != 0) {
+    read_ = unbound(bwd_reads == DNNL_ARG_SRC ? src : dst);
+    args.emplace_back(bwd_reads, read_);
+  }
+  bwd_ = Step(bwd, workspace_.with(std::move(args)));
+}
+
+void ForwardBackward::forward(const void* x, void* y) {
+  bind(x_, x);
+  bind(y_, y);
+  fwd_.run();
+}
+
+void ForwardBackward::backward(const void* read, const void* dy, void* dx) {
+  if (read_) bind(read_, read);
+  bind(dy_, dy);
+  bind(dx_, dx);
+  bwd_.run();
+}
+
+Relayout::Relayout(const dnnl::memory::desc& user, const dnnl::memory::desc& internal, bool to_internal)
     : needed_(user != internal), user_(unbound(user)) {
   if (!needed_) return;
   storage_ = Buffer(internal.get_size(), Device::cpu());

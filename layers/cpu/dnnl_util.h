@@ -10,15 +10,16 @@
 #include "core/buffer.h"
 #include "core/error.h"
 
-#define DNNL_CHECK(expr)                                                                    \
-  [&]() -> decltype(auto) {                                                                 \
-    try {                                                                                   \
-      return (expr);                                                                        \
-    } catch (const dnnl::error& alexnet_e_) {                                               \
-      ::alexnet::throw_error("oneDNN", std::string(alexnet_e_.what()) + " (status " +       \
-                                           std::to_string(static_cast<int>(alexnet_e_.status)) + ")", \
-                             #expr, __FILE__, __LINE__);                                    \
-    }                                                                                       \
+#define DNNL_CHECK(expr)                                                                                            \
+  [&]() -> decltype(auto) {                                                                                         \
+    try {                                                                                                           \
+      return (expr);                                                                                                \
+    } catch (const dnnl::error& alexnet_e_) {                                                                       \
+      ::alexnet::throw_error(                                                                                       \
+          "oneDNN",                                                                                                 \
+          std::string(alexnet_e_.what()) + " (status " + std::to_string(static_cast<int>(alexnet_e_.status)) + ")", \
+          #expr, __FILE__, __LINE__);                                                                               \
+    }                                                                                                               \
   }()
 
 namespace alexnet::cpu {
@@ -51,7 +52,7 @@ class Step {
 
  private:
   dnnl::primitive prim_;
-  std::vector<dnnl::memory> mems_;       // keeps the C handles below alive
+  std::vector<dnnl::memory> mems_;  // keeps the C handles below alive
   std::vector<dnnl_exec_arg_t> c_args_;
 };
 
@@ -59,7 +60,7 @@ class Step {
 class Scratchpad {
  public:
   void need(const dnnl::memory::desc& d);  // grows the required size
-  void allocate();                          // once, after every need()
+  void allocate();                         // once, after every need()
   // A memory object of the primitive's own scratchpad descriptor over the shared buffer.
   dnnl::memory memory_for(const dnnl::memory::desc& d) const;
 
@@ -80,6 +81,28 @@ class Workspace {
  private:
   Buffer buffer_;
   dnnl::memory mem_;
+};
+
+// The forward and backward primitives of a layer with one input and one output (ReLU, LRN,
+// pooling): a shared scratchpad, the forward's workspace for the backward, and the memories the
+// two read and write. build() once; forward() and backward() then only bind and run.
+class ForwardBackward {
+ public:
+  // src/dst: the input's and output's descriptors (dy is dst's, dx src's). bwd_reads: what the
+  // backward reads besides dy and the workspace: DNNL_ARG_SRC (LRN: x), DNNL_ARG_DST (ReLU: y)
+  // or 0 (pooling: nothing).
+  void build(dnnl::primitive fwd, const dnnl::primitive_desc_base& fwd_pd, dnnl::primitive bwd,
+             const dnnl::primitive_desc_base& bwd_pd, const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+             int bwd_reads);
+  void forward(const void* x, void* y);
+  // `read`: the tensor bwd_reads names (ignored when it is 0).
+  void backward(const void* read, const void* dy, void* dx);
+
+ private:
+  Workspace workspace_;
+  Scratchpad scratch_;
+  dnnl::memory x_, y_, read_, dy_, dx_;
+  Step fwd_, bwd_;
 };
 
 // Internal copy of a tensor in the layout a primitive prefers, with the reorder to (or from) the

@@ -44,8 +44,6 @@ class DropoutCpu final : public DropoutBackend {
 
 }  // namespace
 
-std::unique_ptr<DropoutBackend> make_dropout_cpu(const DropoutConfig& c) {
-  return std::make_unique<DropoutCpu>(c);
-}
+std::unique_ptr<DropoutBackend> make_dropout_cpu(const DropoutConfig& c) { return std::make_unique<DropoutCpu>(c); }
 
 }  // namespace alexnet::detail

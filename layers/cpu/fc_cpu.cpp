@@ -53,18 +53,26 @@ class FcCpu final : public FcBackend {
     dx_ = unbound(x_md);
     dw_ = unbound(w_md);
     db_ = unbound(db_md);
-    fwd_ = Step(dn::matmul(fwd_pd), {{DNNL_ARG_SRC, x_}, {DNNL_ARG_WEIGHTS, wt_}, {DNNL_ARG_BIAS, b_},
+    fwd_ = Step(dn::matmul(fwd_pd), {{DNNL_ARG_SRC, x_},
+                                     {DNNL_ARG_WEIGHTS, wt_},
+                                     {DNNL_ARG_BIAS, b_},
                                      {DNNL_ARG_DST, y_},
                                      {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(fwd_pd.scratchpad_desc())}});
-    bwd_w_ = Step(dn::matmul(bwd_w_pd), {{DNNL_ARG_SRC, dyt_}, {DNNL_ARG_WEIGHTS, x_}, {DNNL_ARG_DST, dw_},
+    bwd_w_ = Step(dn::matmul(bwd_w_pd), {{DNNL_ARG_SRC, dyt_},
+                                         {DNNL_ARG_WEIGHTS, x_},
+                                         {DNNL_ARG_DST, dw_},
                                          {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(bwd_w_pd.scratchpad_desc())}});
     ones_ = Buffer(static_cast<std::size_t>(n) * sizeof(float), Device::cpu());
     std::fill_n(static_cast<float*>(ones_.data()), n, 1.f);
     auto ones = DNNL_CHECK(dn::memory(ones_md, eng, ones_.data()));
-    bias_ = Step(dn::matmul(bias_pd), {{DNNL_ARG_SRC, ones}, {DNNL_ARG_WEIGHTS, dy_}, {DNNL_ARG_DST, db_},
-                                          {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(bias_pd.scratchpad_desc())}});
+    bias_ = Step(dn::matmul(bias_pd), {{DNNL_ARG_SRC, ones},
+                                       {DNNL_ARG_WEIGHTS, dy_},
+                                       {DNNL_ARG_DST, db_},
+                                       {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(bias_pd.scratchpad_desc())}});
     if (c.need_input_grad) {
-      bwd_d_ = Step(dn::matmul(bwd_d_pd), {{DNNL_ARG_SRC, dy_}, {DNNL_ARG_WEIGHTS, w_}, {DNNL_ARG_DST, dx_},
+      bwd_d_ = Step(dn::matmul(bwd_d_pd), {{DNNL_ARG_SRC, dy_},
+                                           {DNNL_ARG_WEIGHTS, w_},
+                                           {DNNL_ARG_DST, dx_},
                                            {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(bwd_d_pd.scratchpad_desc())}});
     }
   }
@@ -77,8 +85,8 @@ class FcCpu final : public FcBackend {
     fwd_.run();
   }
 
-  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx,
-                const Tensor& dw, const Tensor& db) override {
+  void backward(const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& dx, const Tensor& dw,
+                const Tensor& db) override {
     bind(x_, x.data);
     bind(dy_, dy.data);
     bind(dyt_, dy.data);

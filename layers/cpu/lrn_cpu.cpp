@@ -18,50 +18,22 @@ class LrnCpu final : public LrnBackend {
     const float beta = static_cast<float>(s.beta), k = static_cast<float>(s.k);
     auto attr = scratchpad_attr();
     auto fwd_pd = DNNL_CHECK(dn::lrn_forward::primitive_desc(
-        dn::lrn_forward::desc(dn::prop_kind::forward_training, dn::algorithm::lrn_across_channels,
-                              data_md, s.size, alpha, beta, k),
+        dn::lrn_forward::desc(dn::prop_kind::forward_training, dn::algorithm::lrn_across_channels, data_md, s.size,
+                              alpha, beta, k),
         attr, engine()));
     auto bwd_pd = DNNL_CHECK(dn::lrn_backward::primitive_desc(
-        dn::lrn_backward::desc(dn::algorithm::lrn_across_channels, data_md, data_md, s.size, alpha,
-                               beta, k),
-        attr, engine(), fwd_pd));
-    workspace_ = Workspace(fwd_pd.workspace_desc());
-    scratch_.need(fwd_pd.scratchpad_desc());
-    scratch_.need(bwd_pd.scratchpad_desc());
-    scratch_.allocate();
-    x_ = unbound(data_md);
-    y_ = unbound(data_md);
-    dy_ = unbound(data_md);
-    dx_ = unbound(data_md);
-    fwd_ = Step(dn::lrn_forward(fwd_pd),
-                workspace_.with({{DNNL_ARG_SRC, x_},
-                                 {DNNL_ARG_DST, y_},
-                                 {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(fwd_pd.scratchpad_desc())}}));
-    bwd_ = Step(dn::lrn_backward(bwd_pd),
-                workspace_.with({{DNNL_ARG_SRC, x_},
-                                 {DNNL_ARG_DIFF_DST, dy_},
-                                 {DNNL_ARG_DIFF_SRC, dx_},
-                                 {DNNL_ARG_SCRATCHPAD, scratch_.memory_for(bwd_pd.scratchpad_desc())}}));
+        dn::lrn_backward::desc(dn::algorithm::lrn_across_channels, data_md, data_md, s.size, alpha, beta, k), attr,
+        engine(), fwd_pd));
+    prims_.build(dn::lrn_forward(fwd_pd), fwd_pd, dn::lrn_backward(bwd_pd), bwd_pd, data_md, data_md, DNNL_ARG_SRC);
   }
 
-  void forward(const Tensor& x, const Tensor& y) override {
-    bind(x_, x.data);
-    bind(y_, y.data);
-    fwd_.run();
-  }
-
+  void forward(const Tensor& x, const Tensor& y) override { prims_.forward(x.data, y.data); }
   void backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override {
-    bind(x_, x.data);
-    bind(dy_, dy.data);
-    bind(dx_, dx.data);
-    bwd_.run();
+    prims_.backward(x.data, dy.data, dx.data);
   }
 
  private:
-  Workspace workspace_;
-  Scratchpad scratch_;
-  dn::memory x_, y_, dy_, dx_;
-  Step fwd_, bwd_;
+  ForwardBackward prims_;
 };
 
 }  // namespace

@@ -23,8 +23,7 @@ class SoftmaxLossCpu final : public SoftmaxLossBackend {
     const float* z = logits.f32();
     const int32_t* y = labels.i32();
     for (int64_t i = 0; i < n_; ++i)
-      ALEXNET_CHECK(y[i] >= 0 && y[i] < k_, "label " << y[i] << " of sample " << i
-                                                     << " is outside [0, " << k_ << ")");
+      ALEXNET_CHECK(y[i] >= 0 && y[i] < k_, "label " << y[i] << " of sample " << i << " is outside [0, " << k_ << ")");
     auto* p = static_cast<float*>(prob_.data());
     auto* loss = static_cast<double*>(sample_loss_.data());
     auto* rank = static_cast<int64_t*>(rank_.data());
@@ -38,8 +37,7 @@ class SoftmaxLossCpu final : public SoftmaxLossBackend {
       double sum = 0;
       for (int64_t j = 0; j < k; ++j) sum += std::exp(static_cast<double>(zi[j]) - zmax);
       const double log_sum = std::log(sum);
-      for (int64_t j = 0; j < k; ++j)
-        pi[j] = static_cast<float>(std::exp(static_cast<double>(zi[j]) - zmax - log_sum));
+      for (int64_t j = 0; j < k; ++j) pi[j] = static_cast<float>(std::exp(static_cast<double>(zi[j]) - zmax - log_sum));
       const float zl = zi[y[i]];
       loss[i] = -(static_cast<double>(zl) - zmax - log_sum);
       int64_t better = 0;
@@ -58,6 +56,7 @@ class SoftmaxLossCpu final : public SoftmaxLossBackend {
   }
 
   LossStats stats() const override { return stats_; }
+  Tensor probabilities() const override { return prob_.tensor(Shape{n_, k_}); }
 
   void backward(const Tensor& labels, const Tensor& dlogits, float scale) override {
     const int32_t* y = labels.i32();

@@ -12,11 +12,11 @@
 #include <sstream>
 
 #include "core/buffer.h"
-#include "layers/conv.h"
-#include "cuda/cudnn_check.h"
 #include "cuda/context.h"
+#include "cuda/cudnn_check.h"
 #include "cuda/cudnn_graph.h"
 #include "cuda/kernels.h"
+#include "layers/conv.h"
 
 namespace alexnet::detail {
 namespace {
@@ -26,7 +26,7 @@ using gpu::ConvOp;
 using gpu::Dims4;
 
 constexpr std::array<int64_t, 3> kUids{1, 2, 3};  // x or dx, w or dw, y or dy
-constexpr std::size_t kMaxTimed = 8;             // plans timed per problem, from the heuristics' front
+constexpr std::size_t kMaxTimed = 8;              // plans timed per problem, from the heuristics' front
 constexpr int kTimedRuns = 3;
 
 // Strides in elements of a {N, C, H, W} tensor ({K, C, R, S} for filters: KCRS or KRSC).
@@ -44,7 +44,7 @@ gpu::Elem elem_of(DType t) { return t == DType::bf16 ? gpu::Elem::bf16 : gpu::El
 struct Problem {
   int device = 0;
   ConvOp op = ConvOp::forward;
-  Shape x, w, y;                    // (N, C, H, W), (O, C / groups, K, K), (N, O, OH, OW)
+  Shape x, w, y;  // (N, C, H, W), (O, C / groups, K, K), (N, O, OH, OW)
   bool x_nhwc = false, w_krsc = false, y_nhwc = false;
   int64_t stride = 1, pad = 0;
   Precision precision = Precision::fp32;
@@ -112,8 +112,8 @@ std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built
   int64_t ws = 0;
   for (const auto& b : built) ws = std::max(ws, b.workspace);
   const Device dev = Device::cuda(p.device);
-  Buffer x(tensor_bytes(p.x, p.dtype), dev), w(tensor_bytes(p.w, p.dtype), dev),
-      y(tensor_bytes(p.y, p.dtype), dev), work(static_cast<std::size_t>(ws), dev);
+  Buffer x(tensor_bytes(p.x, p.dtype), dev), w(tensor_bytes(p.w, p.dtype), dev), y(tensor_bytes(p.y, p.dtype), dev),
+      work(static_cast<std::size_t>(ws), dev);
   ctx.activate();
   const std::array<void*, 3> data{x.data(), w.data(), y.data()};
   gpu::Event start, stop;
@@ -169,7 +169,8 @@ std::shared_ptr<const TunedPlan> tune(const Problem& p, gpu::Context& ctx) {
       const auto same_engine = [&](const Built& b) { return b.candidate->engine == c.engine; };
       if (c.mode == CUDNN_HEUR_MODE_FALLBACK && std::any_of(built.begin(), built.end(), same_engine))
         continue;  // mode A's configuration of this engine is already in
-      if (engines.size() < 300) engines += (engines.empty() ? "" : ", ") + std::to_string(c.engine) + " (" + c.notes() + ")";
+      if (engines.size() < 300)
+        engines += (engines.empty() ? "" : ", ") + std::to_string(c.engine) + " (" + c.notes() + ")";
       BackendDescriptor plan = gpu::try_make_plan(ctx.cudnn(), c.config);
       if (!plan) {
         ++no_plan;
@@ -183,11 +184,12 @@ std::shared_ptr<const TunedPlan> tune(const Problem& p, gpu::Context& ctx) {
       built.push_back({&c, std::move(plan), ws});
     }
   }
-  ALEXNET_CHECK(!built.empty(), "no cuDNN engine for " << p.describe() << ": the heuristics proposed "
-                                    << found.candidates.size() << " configurations, " << allowed_count
-                                    << " allowed by " << precision_name(p.precision) << "/"
-                                    << conv_algorithm_name(p.algorithm) << " [" << engines << "]; " << no_plan
-                                    << " gave no plan, " << too_big << " needed more than the " << (limit >> 20)
+  ALEXNET_CHECK(!built.empty(), "no cuDNN engine for "
+                                    << p.describe() << ": the heuristics proposed " << found.candidates.size()
+                                    << " configurations, " << allowed_count << " allowed by "
+                                    << precision_name(p.precision) << "/" << conv_algorithm_name(p.algorithm) << " ["
+                                    << engines << "]; " << no_plan << " gave no plan, " << too_big
+                                    << " needed more than the " << (limit >> 20)
                                     << " MiB workspace limit (ALEXNET_GPU_WORKSPACE_MB); cuDNN says: "
                                     << gpu::cudnn_last_error());
   const std::size_t best = built.size() == 1 ? 0 : fastest(p, ctx, built);
@@ -278,8 +280,8 @@ class ConvCuda final : public ConvBackend {
     if (!krsc_ && dtype_ == DType::f32 && !in_place)
       CUDA_CHECK(cudaMemcpyAsync(dw32, dw_copy_.data(), dw.bytes(), cudaMemcpyDeviceToDevice, s));
     else if (!in_place)
-      gpu::weights_grad_from(dw_copy_.data(), elem_, dw32, w_shape_[0], w_shape_[1], w_shape_[2], w_shape_[3],
-                             krsc_, s);
+      gpu::weights_grad_from(dw_copy_.data(), elem_, dw32, w_shape_[0], w_shape_[1], w_shape_[2], w_shape_[3], krsc_,
+                             s);
     const Shape& o = c_.output;
     gpu::channel_bias_grad(dy.data, elem_, db.f32(), o.n(), o.c(), o.h() * o.w(), cl_, s);
   }
@@ -313,11 +315,11 @@ class ConvCuda final : public ConvBackend {
 
   gpu::Context& ctx_;
   ConvConfig c_;
-  bool krsc_;     // x/dx are NHWC: the plans read and write KRSC filters
-  bool cl_;       // y/dy are NHWC
-  DType dtype_;   // of x, y, dx, dy and of the filter copies the plans use (f32 or bf16)
+  bool krsc_;    // x/dx are NHWC: the plans read and write KRSC filters
+  bool cl_;      // y/dy are NHWC
+  DType dtype_;  // of x, y, dx, dy and of the filter copies the plans use (f32 or bf16)
   gpu::Elem elem_;
-  Shape w_shape_;  // (O, C / groups, K, K)
+  Shape w_shape_;                              // (O, C / groups, K, K)
   std::shared_ptr<const TunedPlan> plans_[3];  // forward, backward data (none without dx), backward filter
   gpu::VariantPack packs_[3];
   std::string what_[3];

@@ -5,21 +5,19 @@
 #include <cublas_v2.h>
 #include <cudnn.h>
 
-#include "core/error.h"
 #include "core/cuda_check.h"
+#include "core/error.h"
 
-#define CUDNN_CHECK(expr)                                                                  \
-  do {                                                                                     \
-    cudnnStatus_t alexnet_st_ = (expr);                                                    \
-    if (alexnet_st_ != CUDNN_STATUS_SUCCESS)                                               \
-      ::alexnet::throw_error("cuDNN", cudnnGetErrorString(alexnet_st_), #expr, __FILE__,   \
-                             __LINE__);                                                    \
+#define CUDNN_CHECK(expr)                                                                           \
+  do {                                                                                              \
+    cudnnStatus_t alexnet_st_ = (expr);                                                             \
+    if (alexnet_st_ != CUDNN_STATUS_SUCCESS)                                                        \
+      ::alexnet::throw_error("cuDNN", cudnnGetErrorString(alexnet_st_), #expr, __FILE__, __LINE__); \
   } while (0)
 
-#define CUBLAS_CHECK(expr)                                                                 \
-  do {                                                                                     \
-    cublasStatus_t alexnet_st_ = (expr);                                                   \
-    if (alexnet_st_ != CUBLAS_STATUS_SUCCESS)                                              \
-      ::alexnet::throw_error("cuBLAS", cublasGetStatusString(alexnet_st_), #expr,          \
-                             __FILE__, __LINE__);                                          \
+#define CUBLAS_CHECK(expr)                                                                             \
+  do {                                                                                                 \
+    cublasStatus_t alexnet_st_ = (expr);                                                               \
+    if (alexnet_st_ != CUBLAS_STATUS_SUCCESS)                                                          \
+      ::alexnet::throw_error("cuBLAS", cublasGetStatusString(alexnet_st_), #expr, __FILE__, __LINE__); \
   } while (0)

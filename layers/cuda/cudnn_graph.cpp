@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "cuda/cudnn_check.h"
 #include "core/error.h"
+#include "cuda/cudnn_check.h"
 
 namespace alexnet::gpu {
 
@@ -27,7 +27,8 @@ bool describe_engine(EngineCandidate& c) {
   cudnnBackendDescriptor_t raw = engine.get();
   int64_t n = 0;
   if (cudnnBackendGetAttribute(c.config.get(), CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n,
-                               &raw) != CUDNN_STATUS_SUCCESS || n != 1)
+                               &raw) != CUDNN_STATUS_SUCCESS ||
+      n != 1)
     return false;
   if (cudnnBackendGetAttribute(raw, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, 1, &n, &c.engine) !=
       CUDNN_STATUS_SUCCESS)
@@ -149,9 +150,12 @@ BackendDescriptor make_convolution(int64_t stride, int64_t pad) {
 
 const char* conv_op_name(ConvOp op) {
   switch (op) {
-    case ConvOp::forward: return "forward";
-    case ConvOp::backward_data: return "backward data";
-    case ConvOp::backward_filter: return "backward filter";
+    case ConvOp::forward:
+      return "forward";
+    case ConvOp::backward_data:
+      return "backward data";
+    case ConvOp::backward_filter:
+      return "backward filter";
   }
   return "?";
 }
@@ -165,22 +169,31 @@ BackendDescriptor make_conv_operation(ConvOp op, const BackendDescriptor& conv, 
   Names n{};
   switch (op) {
     case ConvOp::forward:
-      n = {CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,
-           CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
-           CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
+      n = {CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
            CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y};
       break;
     case ConvOp::backward_data:
       n = {CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR,
-           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA,
-           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX,
-           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY};
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY};
       break;
     case ConvOp::backward_filter:
       n = {CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR,
-           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA,
-           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X,
-           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY};
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW,
+           CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY};
       break;
   }
   BackendDescriptor d(n.type);
@@ -212,9 +225,16 @@ bool EngineCandidate::has(cudnnBackendBehaviorNote_t note) const {
 }
 
 std::string EngineCandidate::notes() const {
-  static const char* const kNames[] = {"tensor_core", "down_convert_inputs", "reduced_precision_reduction",
-                                       "fft", "nondeterministic", "winograd", "winograd_4x4", "winograd_6x6",
-                                       "winograd_13x13", "strict_nan_prop"};
+  static const char* const kNames[] = {"tensor_core",
+                                       "down_convert_inputs",
+                                       "reduced_precision_reduction",
+                                       "fft",
+                                       "nondeterministic",
+                                       "winograd",
+                                       "winograd_4x4",
+                                       "winograd_6x6",
+                                       "winograd_13x13",
+                                       "strict_nan_prop"};
   std::string s;
   for (auto note : numerical_notes) {
     const auto i = static_cast<std::size_t>(note);
@@ -234,7 +254,8 @@ EngineCandidates engine_candidates(const BackendDescriptor& graph) {
     if (heur.try_finalize() != CUDNN_STATUS_SUCCESS) continue;
     int64_t count = 0;
     if (cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count,
-                                 nullptr) != CUDNN_STATUS_SUCCESS || count <= 0)
+                                 nullptr) != CUDNN_STATUS_SUCCESS ||
+        count <= 0)
       continue;
     // The configurations are created here and filled in by cuDNN.
     std::vector<BackendDescriptor> configs;

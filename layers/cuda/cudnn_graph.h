@@ -27,8 +27,8 @@ class BackendDescriptor {
   cudnnBackendDescriptor_t get() const { return d_; }
   explicit operator bool() const { return d_ != nullptr; }
 
-  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
-                         int64_t count, const void* values);
+  BackendDescriptor& set(cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, int64_t count,
+                         const void* values);
   BackendDescriptor& set_int64(cudnnBackendAttributeName_t name, int64_t value);
   BackendDescriptor& set_int64s(cudnnBackendAttributeName_t name, const int64_t* values, int64_t count);
   BackendDescriptor& set_descriptor(cudnnBackendAttributeName_t name, const BackendDescriptor& value);
@@ -67,13 +67,12 @@ BackendDescriptor make_conv_operation(ConvOp op, const BackendDescriptor& conv, 
                                       const BackendDescriptor& w, const BackendDescriptor& y);
 // A finalized operation graph of that one operation; throws Error naming `what` when cuDNN
 // rejects it.
-BackendDescriptor make_operation_graph(cudnnHandle_t handle, const BackendDescriptor& op,
-                                       const std::string& what);
+BackendDescriptor make_operation_graph(cudnnHandle_t handle, const BackendDescriptor& op, const std::string& what);
 
 // One engine configuration the heuristics propose, with what its engine says about itself.
 struct EngineCandidate {
-  BackendDescriptor config;  // finalized CUDNN_BACKEND_ENGINECFG_DESCRIPTOR
-  int64_t engine = -1;       // CUDNN_ATTR_ENGINE_GLOBAL_INDEX
+  BackendDescriptor config;                         // finalized CUDNN_BACKEND_ENGINECFG_DESCRIPTOR
+  int64_t engine = -1;                              // CUDNN_ATTR_ENGINE_GLOBAL_INDEX
   cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;  // the heuristic that proposed it
   std::vector<cudnnBackendNumericalNote_t> numerical_notes;
   std::vector<cudnnBackendBehaviorNote_t> behavior_notes;

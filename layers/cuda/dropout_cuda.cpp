@@ -1,8 +1,8 @@
 // Dropout on a GPU: the same counter hash as the CPU (hash.h), so both draw identical masks; the
 // mask (one byte per element) stays on the GPU for backward.
 #include "cuda/context.h"
-#include "layers/dropout.h"
 #include "cuda/kernels.h"
+#include "layers/dropout.h"
 
 namespace alexnet::detail {
 namespace {

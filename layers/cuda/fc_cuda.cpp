@@ -17,11 +17,11 @@
 #include <string>
 
 #include "core/buffer.h"
-#include "cuda/cudnn_check.h"
-#include "cuda/context.h"
-#include "layers/fc.h"
-#include "cuda/kernels.h"
 #include "core/log.h"
+#include "cuda/context.h"
+#include "cuda/cudnn_check.h"
+#include "cuda/kernels.h"
+#include "layers/fc.h"
 
 namespace alexnet::detail {
 namespace {
@@ -43,7 +43,6 @@ struct LtDeleter {
 using MatmulDesc = std::unique_ptr<cublasLtMatmulDescOpaque_t, LtDeleter>;
 using MatLayout = std::unique_ptr<cublasLtMatrixLayoutOpaque_t, LtDeleter>;
 using Preference = std::unique_ptr<cublasLtMatmulPreferenceOpaque_t, LtDeleter>;
-
 
 template <class T>
 void set_attr(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a, const T& v) {
@@ -79,8 +78,8 @@ struct Product {
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;  // owned by the backend
   cublasLtMatmulAlgo_t algo[2]{};
   bool found[2]{};
-  float ms = -1;                // the aligned algorithm's time
-  std::size_t ws_bytes[2]{};    // workspace each algorithm needs
+  float ms = -1;                                // the aligned algorithm's time
+  std::size_t ws_bytes[2]{};                    // workspace each algorithm needs
   cublasStatus_t last = CUBLAS_STATUS_SUCCESS;  // of the heuristic, for the error message
 
   void set_bias(const void* p) { set_attr(desc.get(), CUBLASLT_MATMUL_DESC_BIAS_POINTER, p); }
@@ -99,11 +98,16 @@ struct Product {
 class FcCuda final : public FcBackend {
  public:
   explicit FcCuda(const FcConfig& c)
-      : ctx_(&gpu::context(c.device)), n_(c.batch), i_(c.spec.in_features), o_(c.spec.out_features),
-        need_dx_(c.need_input_grad), bf16_(c.precision == Precision::bf16), relu_(c.relu) {
+      : ctx_(&gpu::context(c.device)),
+        n_(c.batch),
+        i_(c.spec.in_features),
+        o_(c.spec.out_features),
+        need_dx_(c.need_input_grad),
+        bf16_(c.precision == Precision::bf16),
+        relu_(c.relu) {
     std::ostringstream os;
-    os << "fc (N " << n_ << ", I " << i_ << ") -> (N " << n_ << ", O " << o_ << "), "
-       << precision_name(c.precision) << " on " << c.device.str();
+    os << "fc (N " << n_ << ", I " << i_ << ") -> (N " << n_ << ", O " << o_ << "), " << precision_name(c.precision)
+       << " on " << c.device.str();
     what_ = os.str();
     const cublasComputeType_t compute =
         c.precision == Precision::tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
@@ -162,8 +166,8 @@ class FcCuda final : public FcBackend {
 
   static MatLayout make_layout(cudaDataType_t type, int64_t rows, int64_t cols) {
     cublasLtMatrixLayout_t raw = nullptr;
-    CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&raw, type, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols),
-                                            rows));
+    CUBLAS_CHECK(
+        cublasLtMatrixLayoutCreate(&raw, type, static_cast<uint64_t>(rows), static_cast<uint64_t>(cols), rows));
     return MatLayout(raw);
   }
 
@@ -191,19 +195,19 @@ class FcCuda final : public FcBackend {
 
   // Asks the heuristic for candidates for operands aligned as `cls` says and keeps the fastest
   // (kAligned) or the first (kAny) that runs on the scratch operands a, b, d.
-  void pick(Product& p, int cls, cublasLtMatmulPreference_t pref, const void* a, const void* b, void* d,
-            void* ws, std::size_t ws_size) {
+  void pick(Product& p, int cls, cublasLtMatmulPreference_t pref, const void* a, const void* b, void* d, void* ws,
+            std::size_t ws_size) {
     cublasLtMatmulHeuristicResult_t res[kCandidates] = {};
     int count = 0;
-    p.last = cublasLtMatmulAlgoGetHeuristic(ctx_->lt(), p.desc.get(), p.a, p.b, p.d, p.d, pref, kCandidates, res,
-                                            &count);
+    p.last =
+        cublasLtMatmulAlgoGetHeuristic(ctx_->lt(), p.desc.get(), p.a, p.b, p.d, p.d, pref, kCandidates, res, &count);
     if (p.last != CUBLAS_STATUS_SUCCESS) count = 0;
     const cudaStream_t s = ctx_->stream();
     for (int k = 0; k < count; ++k) {
       if (res[k].state != CUBLAS_STATUS_SUCCESS || res[k].workspaceSize > ws_size) continue;
-      const float ms = time_ms(
-          [&] { return p.run(ctx_->lt(), &res[k].algo, a, b, d, ws, ws_size, s) == CUBLAS_STATUS_SUCCESS; }, s,
-          cls == kAligned ? kTimedRuns : 1);  // kAny: run once more and wait, so a fault shows here
+      const float ms =
+          time_ms([&] { return p.run(ctx_->lt(), &res[k].algo, a, b, d, ws, ws_size, s) == CUBLAS_STATUS_SUCCESS; }, s,
+                  cls == kAligned ? kTimedRuns : 1);  // kAny: run once more and wait, so a fault shows here
       if (ms < 0) {
         (void)cudaGetLastError();  // a refused candidate leaves nothing behind
         continue;
@@ -255,14 +259,15 @@ class FcCuda final : public FcBackend {
     }
     auto none = [&](const Product& p, const char* step) {
       std::ostringstream os;
-      os << what_ << ": cuBLASLt offers no working algorithm for the " << step << " product (heuristic: "
-         << cublasGetStatusString(p.last) << ", workspace limit " << (ws_size >> 20) << " MiB)";
+      os << what_ << ": cuBLASLt offers no working algorithm for the " << step
+         << " product (heuristic: " << cublasGetStatusString(p.last) << ", workspace limit " << (ws_size >> 20)
+         << " MiB)";
       return Error(os.str());
     };
     if (!fwd_.found[kAligned] && !fwd_.found[kAny]) throw none(fwd_, "forward");
     if (need_dx_ && !data_.found[kAligned] && !data_.found[kAny]) throw none(data_, "backward data");
-    fused_bias_grad_ = wgrad_fused_.found[kAligned] &&
-                       (!wgrad_.found[kAligned] || wgrad_fused_.ms <= wgrad_.ms + kernel_ms);
+    fused_bias_grad_ =
+        wgrad_fused_.found[kAligned] && (!wgrad_.found[kAligned] || wgrad_fused_.ms <= wgrad_.ms + kernel_ms);
     if (!fused_bias_grad_ && !wgrad_.found[kAligned] && !wgrad_.found[kAny]) throw none(wgrad_, "backward weights");
     std::size_t need = 0;
     for (const Product* p : {&fwd_, &data_, &wgrad_, &wgrad_fused_})
@@ -289,9 +294,9 @@ class FcCuda final : public FcBackend {
   gpu::Context* ctx_;
   int64_t n_, i_, o_;  // batch, in and out features
   bool need_dx_;
-  bool bf16_;          // Precision::bf16: bf16 activations, W through w16_
-  bool relu_;          // forward applies the following ReLU
-  std::string what_;   // the shapes, for error messages
+  bool bf16_;                                 // Precision::bf16: bf16 activations, W through w16_
+  bool relu_;                                 // forward applies the following ReLU
+  std::string what_;                          // the shapes, for error messages
   MatLayout w_lay_, dw_lay_, x_lay_, y_lay_;  // column-major views: (I, O), (I, O), (I, N), (O, N)
   Buffer w16_;                                // (O, I) bf16: the copy of W (bf16 only)
   Product fwd_, data_, wgrad_fused_, wgrad_;

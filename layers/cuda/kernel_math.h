@@ -27,8 +27,8 @@ ALEXNET_HD inline int64_t act_index(int64_t n, int64_t c, int64_t p, int64_t C, 
 
 // k + coef * sum of x^2 over channels [c - size/2, c + size/2] within [0, C).
 template <typename T>
-ALEXNET_HD inline float lrn_scale(const T* x, int64_t n, int64_t c, int64_t p, int64_t C, int64_t HW, bool cl,
-                                  int size, float k, float coef) {
+ALEXNET_HD inline float lrn_scale(const T* x, int64_t n, int64_t c, int64_t p, int64_t C, int64_t HW, bool cl, int size,
+                                  float k, float coef) {
   const int64_t lo = c - size / 2 < 0 ? 0 : c - size / 2;
   const int64_t hi = c + size / 2 >= C ? C - 1 : c + size / 2;
   float sum = 0.f;
@@ -42,9 +42,8 @@ ALEXNET_HD inline float lrn_scale(const T* x, int64_t n, int64_t c, int64_t p, i
 // dx_i = dy_i * s_i^-beta - 2 beta coef x_i * sum_{c: i in window(c)} dy_c x_c s_c^(-beta-1)
 // (windows are symmetric, so c runs over window(i)); s is the forward's scale.
 template <typename T>
-ALEXNET_HD inline float lrn_grad(const T* x, const float* scale, const T* dy, int64_t n,
-                                 int64_t c, int64_t p, int64_t C, int64_t HW, bool cl, int size, float coef,
-                                 float beta) {
+ALEXNET_HD inline float lrn_grad(const T* x, const float* scale, const T* dy, int64_t n, int64_t c, int64_t p,
+                                 int64_t C, int64_t HW, bool cl, int size, float coef, float beta) {
   const int64_t lo = c - size / 2 < 0 ? 0 : c - size / 2;
   const int64_t hi = c + size / 2 >= C ? C - 1 : c + size / 2;
   float acc = 0.f;

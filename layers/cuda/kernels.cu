@@ -149,8 +149,8 @@ __global__ void dropout_backward_k(const T* dy, T* dx, const uint8_t* mask, int6
 }
 
 template <typename T>
-__global__ void lrn_forward_k(const T* x, T* y, float* scale, int64_t n, int64_t c, int64_t hw, bool cl,
-                              int size, float k, float coef, float beta) {
+__global__ void lrn_forward_k(const T* x, T* y, float* scale, int64_t n, int64_t c, int64_t hw, bool cl, int size,
+                              float k, float coef, float beta) {
   GRID_STRIDE(i, n * c * hw) {
     // i enumerates memory order; recover (n, c, p).
     const int64_t ch = cl ? i % c : (i / hw) % c;
@@ -163,8 +163,8 @@ __global__ void lrn_forward_k(const T* x, T* y, float* scale, int64_t n, int64_t
 }
 
 template <typename T>
-__global__ void lrn_backward_k(const T* x, const float* scale, const T* dy, T* dx,
-                               int64_t n, int64_t c, int64_t hw, bool cl, int size, float coef, float beta) {
+__global__ void lrn_backward_k(const T* x, const float* scale, const T* dy, T* dx, int64_t n, int64_t c, int64_t hw,
+                               bool cl, int size, float coef, float beta) {
   GRID_STRIDE(i, n * c * hw) {
     const int64_t ch = cl ? i % c : (i / hw) % c;
     const int64_t p = cl ? (i / c) % hw : i % hw;
@@ -174,8 +174,8 @@ __global__ void lrn_backward_k(const T* x, const float* scale, const T* dy, T* d
 }
 
 template <typename T>
-__global__ void maxpool_forward_k(const T* x, T* y, int32_t* argmax, int64_t n, int64_t c, int64_t h,
-                                  int64_t w, int64_t oh, int64_t ow, int k, int stride, int pad, bool cl) {
+__global__ void maxpool_forward_k(const T* x, T* y, int32_t* argmax, int64_t n, int64_t c, int64_t h, int64_t w,
+                                  int64_t oh, int64_t ow, int k, int stride, int pad, bool cl) {
   const int64_t ohw = oh * ow;
   GRID_STRIDE(i, n * c * ohw) {
     const int64_t ch = cl ? i % c : (i / ohw) % c;
@@ -188,9 +188,8 @@ __global__ void maxpool_forward_k(const T* x, T* y, int32_t* argmax, int64_t n, 
 }
 
 template <typename T>
-__global__ void maxpool_backward_k(const T* dy, const int32_t* argmax, T* dx, int64_t n, int64_t c,
-                                   int64_t h, int64_t w, int64_t oh, int64_t ow, int k, int stride, int pad,
-                                   bool cl) {
+__global__ void maxpool_backward_k(const T* dy, const int32_t* argmax, T* dx, int64_t n, int64_t c, int64_t h,
+                                   int64_t w, int64_t oh, int64_t ow, int k, int stride, int pad, bool cl) {
   const int64_t hw = h * w;
   GRID_STRIDE(i, n * c * hw) {
     const int64_t ch = cl ? i % c : (i / hw) % c;
@@ -202,8 +201,8 @@ __global__ void maxpool_backward_k(const T* dy, const int32_t* argmax, T* dx, in
 
 // One block per sample: max, log-sum-exp (double), the loss and the label's rank.
 template <typename T>
-__global__ void softmax_loss_forward_k(const T* logits, const int32_t* labels, float* prob, double* loss,
-                                       int32_t* rank, int32_t* bad, int32_t* first_bad, int64_t k) {
+__global__ void softmax_loss_forward_k(const T* logits, const int32_t* labels, float* prob, double* loss, int32_t* rank,
+                                       int32_t* bad, int32_t* first_bad, int64_t k) {
   __shared__ double shared[kThreads];
   const int64_t row = blockIdx.x;
   const T* z = logits + row * k;
@@ -325,7 +324,8 @@ void weights_to(const float* src, void* dst, Elem to, int64_t o, int64_t i, int6
 
 void weights_grad_from(const void* src, Elem from, float* dst, int64_t o, int64_t i, int64_t kh, int64_t kw,
                        bool from_ohwi, cudaStream_t s) {
-  dispatch(from, [&](auto t) { LAUNCH(weights_k, o * i * kh * kw, s, as(src, t), dst, o, i, kh, kw, !from_ohwi, true); });
+  dispatch(from,
+           [&](auto t) { LAUNCH(weights_k, o * i * kh * kw, s, as(src, t), dst, o, i, kh, kw, !from_ohwi, true); });
 }
 
 void transpose_channels(const void* src, void* dst, Elem e, int64_t n, int64_t c, int64_t hw, bool from_cl,
@@ -334,7 +334,8 @@ void transpose_channels(const void* src, void* dst, Elem e, int64_t n, int64_t c
 }
 
 void convert(const void* src, Elem from, void* dst, Elem to, int64_t count, cudaStream_t s) {
-  dispatch(from, [&](auto f) { dispatch(to, [&](auto t) { LAUNCH(convert_k, count, s, as(src, f), as(dst, t), count); }); });
+  dispatch(from,
+           [&](auto f) { dispatch(to, [&](auto t) { LAUNCH(convert_k, count, s, as(src, f), as(dst, t), count); }); });
 }
 
 void relu_forward(const void* x, void* y, Elem e, int64_t count, cudaStream_t s) {
@@ -347,9 +348,8 @@ void relu_backward(const void* y, const void* dy, void* dx, Elem e, int64_t coun
 
 void dropout_forward(const void* x, void* y, Elem e, uint8_t* mask, int64_t count, uint64_t base, uint32_t threshold,
                      float scale, cudaStream_t s) {
-  dispatch(e, [&](auto t) {
-    LAUNCH(dropout_forward_k, count, s, as(x, t), as(y, t), mask, count, base, threshold, scale);
-  });
+  dispatch(
+      e, [&](auto t) { LAUNCH(dropout_forward_k, count, s, as(x, t), as(y, t), mask, count, base, threshold, scale); });
 }
 
 void dropout_backward(const void* dy, void* dx, Elem e, const uint8_t* mask, int64_t count, float scale,
@@ -364,8 +364,8 @@ void lrn_forward(const void* x, void* y, Elem e, float* scale, int64_t n, int64_
   });
 }
 
-void lrn_backward(const void* x, const float* scale, const void* dy, void* dx, Elem e, int64_t n, int64_t c,
-                  int64_t hw, bool cl, int size, float coef, float beta, cudaStream_t s) {
+void lrn_backward(const void* x, const float* scale, const void* dy, void* dx, Elem e, int64_t n, int64_t c, int64_t hw,
+                  bool cl, int size, float coef, float beta, cudaStream_t s) {
   dispatch(e, [&](auto t) {
     LAUNCH(lrn_backward_k, n * c * hw, s, as(x, t), scale, as(dy, t), as(dx, t), n, c, hw, cl, size, coef, beta);
   });

@@ -16,8 +16,8 @@ namespace alexnet::gpu {
 
 // y[n, c, p] += b[c] for every position p of the hw positions (a (rows, cols) matrix: n = rows,
 // c = cols, hw = 1, channels_last); relu: then y = max(y, 0), in the same pass.
-void add_channel_bias(void* y, Elem e, const float* b, int64_t n, int64_t c, int64_t hw, bool channels_last,
-                      bool relu, cudaStream_t s);
+void add_channel_bias(void* y, Elem e, const float* b, int64_t n, int64_t c, int64_t hw, bool channels_last, bool relu,
+                      cudaStream_t s);
 // db[c] = sum over n and p of dy[n, c, p] (overwrites db; deterministic, summed in double).
 void channel_bias_grad(const void* dy, Elem e, float* db, int64_t n, int64_t c, int64_t hw, bool channels_last,
                        cudaStream_t s);
@@ -40,8 +40,8 @@ void relu_backward(const void* y, const void* dy, void* dx, Elem e, int64_t coun
 
 // Dropout with the counter-based hash of hash.h: mask[i] = dropout_keep(base, i, threshold),
 // y = x * mask * scale; dx = dy * mask * scale.
-void dropout_forward(const void* x, void* y, Elem e, uint8_t* mask, int64_t count, uint64_t base,
-                     uint32_t threshold, float scale, cudaStream_t s);
+void dropout_forward(const void* x, void* y, Elem e, uint8_t* mask, int64_t count, uint64_t base, uint32_t threshold,
+                     float scale, cudaStream_t s);
 void dropout_backward(const void* dy, void* dx, Elem e, const uint8_t* mask, int64_t count, float scale,
                       cudaStream_t s);
 
@@ -49,8 +49,8 @@ void dropout_backward(const void* dy, void* dx, Elem e, const uint8_t* mask, int
 // memory order. scale (N*C*H*W floats) keeps k + coef * sum for backward.
 void lrn_forward(const void* x, void* y, Elem e, float* scale, int64_t n, int64_t c, int64_t hw, bool channels_last,
                  int size, float k, float coef, float beta, cudaStream_t s);
-void lrn_backward(const void* x, const float* scale, const void* dy, void* dx, Elem e, int64_t n, int64_t c,
-                  int64_t hw, bool channels_last, int size, float coef, float beta, cudaStream_t s);
+void lrn_backward(const void* x, const float* scale, const void* dy, void* dx, Elem e, int64_t n, int64_t c, int64_t hw,
+                  bool channels_last, int size, float coef, float beta, cudaStream_t s);
 
 // Max pooling (k x k windows, stride, zero padding never wins): y and the argmax (h * W + w of
 // the input, the first maximum on ties); backward sums, for every input element in a fixed
@@ -65,9 +65,8 @@ void maxpool_backward(const void* dy, const int32_t* argmax, void* dx, Elem e, i
 // many classes score strictly higher); prob keeps the softmax. bad_label counts labels outside
 // [0, k) (they get loss 0 and rank k) and first_bad_label keeps the smallest such sample index
 // (initialise it to n). Then the gradient (prob - onehot) * scale / n.
-void softmax_loss_forward(const void* logits, Elem e, const int32_t* labels, float* prob, double* loss,
-                          int32_t* rank, int32_t* bad_label, int32_t* first_bad_label, int64_t n, int64_t k,
-                          cudaStream_t s);
+void softmax_loss_forward(const void* logits, Elem e, const int32_t* labels, float* prob, double* loss, int32_t* rank,
+                          int32_t* bad_label, int32_t* first_bad_label, int64_t n, int64_t k, cudaStream_t s);
 void softmax_loss_backward(const float* prob, const int32_t* labels, void* dlogits, Elem e, int64_t n, int64_t k,
                            float scale, cudaStream_t s);
 // out = {sum of loss, count of rank < 1, count of rank < 5} summed in a fixed order.

@@ -2,8 +2,8 @@
 // conventions (the coefficient of the sum is LrnSpec::sum_coefficient()). The forward keeps
 // k + coef * sum a^2 for the backward.
 #include "core/buffer.h"
-#include "cuda/cudnn_check.h"
 #include "cuda/context.h"
+#include "cuda/cudnn_check.h"
 #include "cuda/kernels.h"
 #include "layers/lrn.h"
 
@@ -29,9 +29,8 @@ class LrnCuda final : public LrnBackend {
 
   void backward(const Tensor& x, const Tensor& dy, const Tensor& dx) override {
     ctx_.activate();
-    gpu::lrn_backward(x.data, scale(), dy.data, dx.data, e_, shape_.n(),
-                      shape_.c(), shape_.h() * shape_.w(), cl_, s_.size, static_cast<float>(s_.sum_coefficient()),
-                      static_cast<float>(s_.beta), ctx_.stream());
+    gpu::lrn_backward(x.data, scale(), dy.data, dx.data, e_, shape_.n(), shape_.c(), shape_.h() * shape_.w(), cl_,
+                      s_.size, static_cast<float>(s_.sum_coefficient()), static_cast<float>(s_.beta), ctx_.stream());
   }
 
  private:

@@ -2,8 +2,8 @@
 // kept for a deterministic backward with the CPU's tie rule (the first maximum). cuDNN 9 marks
 // its pooling calls deprecated, and they need x and y again in backward.
 #include "core/buffer.h"
-#include "cuda/cudnn_check.h"
 #include "cuda/context.h"
+#include "cuda/cudnn_check.h"
 #include "cuda/kernels.h"
 #include "layers/pool.h"
 

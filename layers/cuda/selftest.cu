@@ -36,8 +36,8 @@ std::string cuda_selftest(int device) {
     CUDA_CHECK(cudaMemcpy(out.data(), y, n * sizeof(float), cudaMemcpyDeviceToHost));
     for (int i = 0; i < n; ++i) {
       if (out[i] != 3.f * hx[i] + hy[i]) {
-        err = "axpy element " + std::to_string(i) + " is " + std::to_string(out[i]) +
-              ", expected " + std::to_string(3.f * hx[i] + hy[i]);
+        err = "axpy element " + std::to_string(i) + " is " + std::to_string(out[i]) + ", expected " +
+              std::to_string(3.f * hx[i] + hy[i]);
         break;
       }
     }

@@ -3,8 +3,8 @@
 // asynchronously; stats() is where the host waits (the end of a step). A label outside [0, K) is
 // reported there, naming the first such sample.
 #include "core/buffer.h"
-#include "cuda/cudnn_check.h"
 #include "cuda/context.h"
+#include "cuda/cudnn_check.h"
 #include "cuda/kernels.h"
 #include "layers/softmax_loss.h"
 
@@ -25,8 +25,8 @@ class SoftmaxLossCuda final : public SoftmaxLossBackend {
         host_(kSumsBytes, Device::cpu(), /*pinned=*/true),
         reset_(2 * sizeof(int32_t), Device::cpu(), /*pinned=*/true) {
     auto* r = static_cast<int32_t*>(reset_.data());
-    r[0] = 0;                           // labels out of range
-    r[1] = static_cast<int32_t>(n_);    // the first of them
+    r[0] = 0;                         // labels out of range
+    r[1] = static_cast<int32_t>(n_);  // the first of them
     CUDA_CHECK(cudaEventCreateWithFlags(&copied_, cudaEventDisableTiming));
   }
   ~SoftmaxLossCuda() override {
@@ -42,12 +42,14 @@ class SoftmaxLossCuda final : public SoftmaxLossBackend {
     gpu::softmax_loss_forward(logits.data, e_, labels.i32(), static_cast<float*>(prob_.data()),
                               static_cast<double*>(sample_loss_.data()), static_cast<int32_t*>(rank_.data()), flags(),
                               flags() + 1, n_, k_, s);
-    gpu::softmax_loss_reduce(static_cast<const double*>(sample_loss_.data()),
-                             static_cast<const int32_t*>(rank_.data()), static_cast<double*>(sums_.data()), n_, s);
+    gpu::softmax_loss_reduce(static_cast<const double*>(sample_loss_.data()), static_cast<const int32_t*>(rank_.data()),
+                             static_cast<double*>(sums_.data()), n_, s);
     CUDA_CHECK(cudaMemcpyAsync(host_.data(), sums_.data(), kSumsBytes, cudaMemcpyDeviceToHost, s));
     CUDA_CHECK(cudaEventRecord(copied_, s));
     labels_ = labels;
   }
+
+  Tensor probabilities() const override { return prob_.tensor(Shape{n_, k_}); }
 
   LossStats stats() const override {
     ctx_.activate();
@@ -89,7 +91,7 @@ class SoftmaxLossCuda final : public SoftmaxLossBackend {
   Buffer host_;         // kSumsBytes, pinned: where stats() reads them
   Buffer reset_;        // {0, N} pinned: the flags' initial values
   cudaEvent_t copied_ = nullptr;
-  Tensor labels_;       // of the last forward (to name a bad label)
+  Tensor labels_;  // of the last forward (to name a bad label)
 };
 
 }  // namespace

@@ -7,8 +7,10 @@
 #include <filesystem>
 
 #include "cli/options.h"
-#include "io/loader.h"
 #include "core/log.h"
+#include "core/text.h"
+#include "io/loader.h"
+#include "parallel/mpi_check.h"
 #include "run/stats.h"
 
 namespace po = boost::program_options;
@@ -18,6 +20,7 @@ namespace alexnet {
 
 int cmd_bench_io(const std::vector<std::string>& args) {
   po::options_description desc("bench-io options");
+  // clang-format off
   desc.add_options()
       ("data", po::value<std::vector<std::string>>()->multitoken(),
        "shard sets to read (default: a raw and a JPEG synthetic set made in a temporary folder)")
@@ -26,16 +29,19 @@ int cmd_bench_io(const std::vector<std::string>& args) {
       ("batches", po::value<int>()->default_value(30), "timed batches per point (after 3 warm-up)")
       ("crop", po::value<int64_t>()->default_value(227), "crop size")
       ("samples", po::value<int64_t>()->default_value(2048), "images in each temporary synthetic set");
+  // clang-format on
   po::variables_map vm;
   if (!parse_options("bench-io", desc, args, vm)) return 0;
   int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   if (rank != 0) return 0;
   std::vector<int> threads;
   as_usage_error([&] {
-    for (const auto& t : split_commas(vm["threads-list"].as<std::string>())) {
-      threads.push_back(std::stoi(t));
-      ALEXNET_CHECK(threads.back() >= 1, "--threads-list entries must be at least 1");
+    for (const auto& t : split(vm["threads-list"].as<std::string>())) {
+      const auto n = parse_int(t);
+      ALEXNET_CHECK(n && *n >= 1 && *n <= 1024,
+                    "--threads-list entries must be whole numbers in [1, 1024], got '" << t << "'");
+      threads.push_back(static_cast<int>(*n));
     }
     ALEXNET_CHECK(!threads.empty() && vm["batch"].as<int64_t>() >= 1 && vm["batches"].as<int>() >= 1,
                   "--threads-list, --batch and --batches must be positive");
@@ -71,8 +77,8 @@ int cmd_bench_io(const std::vector<std::string>& args) {
       const LoaderStats s1 = loader.stats();
       const double ips = static_cast<double>(n * lo.batch) / dt;
       const double per = static_cast<double>(std::max<int64_t>(1, s1.samples - s0.samples));
-      std::printf("%-8s %8d %12.0f %16.0f %12.3f %12.3f %12.3f %16.1f\n", encoding_name(reader->index().encoding), t, ips,
-                  ips / t, 1e3 * (s1.read_s - s0.read_s) / per, 1e3 * (s1.decode_s - s0.decode_s) / per,
+      std::printf("%-8s %8d %12.0f %16.0f %12.3f %12.3f %12.3f %16.1f\n", encoding_name(reader->index().encoding), t,
+                  ips, ips / t, 1e3 * (s1.read_s - s0.read_s) / per, 1e3 * (s1.decode_s - s0.decode_s) / per,
                   1e3 * (s1.augment_s - s0.augment_s) / per, 25000.0 / (ips / t));
     }
   }

@@ -4,12 +4,12 @@
 #include <iostream>
 
 #include "cli/options.h"
-#include "layers/backend_info.h"
 #include "core/device.h"
 #include "core/host.h"
-#include "run/environment.h"
 #include "core/log.h"
+#include "layers/backend_info.h"
 #include "parallel/mpi_check.h"
+#include "run/environment.h"
 
 namespace po = boost::program_options;
 
@@ -32,21 +32,22 @@ void print_architecture(const ModelConfig& m) {
   std::printf("AlexNet (Krizhevsky, Sutskever, Hinton 2012), two towers; input 3x%lldx%lld, %lld classes, width x%g\n",
               static_cast<long long>(m.input_size), static_cast<long long>(m.input_size),
               static_cast<long long>(m.classes), m.width);
-  std::printf("%-6s %-22s %-16s %-16s %12s %10s  %s\n", "layer", "op", "per tower", "whole",
-              "params", "MFLOP/img", "tower exchange");
+  std::printf("%-6s %-22s %-16s %-16s %12s %10s  %s\n", "layer", "op", "per tower", "whole", "params", "MFLOP/img",
+              "tower exchange");
   for (const auto& r : rows) {
-    std::printf("%-6s %-22s %-16s %-16s %12s %10.1f  %s\n", r.name.c_str(),
-                r.op.c_str(), r.tower_output.str().c_str(), r.whole_output.str().c_str(),
-                r.params ? with_commas(r.params).c_str() : "-", r.flops / 1e6, r.exchange.c_str());
+    std::printf("%-6s %-22s %-16s %-16s %12s %10.1f  %s\n", r.name.c_str(), r.op.c_str(), r.tower_output.str().c_str(),
+                r.whole_output.str().c_str(), r.params ? with_commas(r.params).c_str() : "-", r.flops / 1e6,
+                r.exchange.c_str());
   }
   const double fwd = total_flops(rows);
   const double conv1 = rows.front().flops;
-  std::printf("%-6s %-22s %-16s %-16s %12s %10.1f\n", "total", "", "", "",
-              with_commas(total_params(rows)).c_str(), fwd / 1e6);
+  std::printf("%-6s %-22s %-16s %-16s %12s %10.1f\n", "total", "", "", "", with_commas(total_params(rows)).c_str(),
+              fwd / 1e6);
   std::printf("LRN: %s\n", m.lrn.str().c_str());
-  std::printf("FLOPs count 2 per multiply-add of conv and fc layers. Forward %.3f GFLOP per image; a training\n"
-              "step about %.2f GFLOP per image (forward, backward data except conv1's, backward weights).\n",
-              fwd / 1e9, (3 * fwd - conv1) / 1e9);
+  std::printf(
+      "FLOPs count 2 per multiply-add of conv and fc layers. Forward %.3f GFLOP per image; a training\n"
+      "step about %.2f GFLOP per image (forward, backward data except conv1's, backward weights).\n",
+      fwd / 1e9, (3 * fwd - conv1) / 1e9);
   std::printf("Gradients: %.1f MB fp32 per replica (half per tower).\n", total_params(rows) * 4.0 / 1e6);
 }
 
@@ -59,20 +60,20 @@ void print_devices() {
   }
   for (const auto& g : gpus) {
     const std::string failure = cuda_selftest(g.index);
-    std::printf("  GPU %d: %s, %.1f GiB, compute capability %d.%d, kernel self-test %s%s\n", g.index,
-                g.name.c_str(), static_cast<double>(g.memory_bytes) / (1 << 30), g.cc_major, g.cc_minor,
+    std::printf("  GPU %d: %s, %.1f GiB, compute capability %d.%d, kernel self-test %s%s\n", g.index, g.name.c_str(),
+                static_cast<double>(g.memory_bytes) / (1 << 30), g.cc_major, g.cc_minor,
                 failure.empty() ? "ok" : "FAILED: ", failure.c_str());
   }
   if (cuda_built()) {
-    std::printf("  GPU libraries: %s, %s, %s, %s\n", cuda_runtime_version().c_str(),
-                cudnn_version().c_str(), cublas_version().c_str(), nccl_version().c_str());
+    std::printf("  GPU libraries: %s, %s, %s, %s\n", cuda_runtime_version().c_str(), cudnn_version().c_str(),
+                cublas_version().c_str(), nccl_version().c_str());
   }
   // Where `--devices auto` puts one rank's towers here (a lone rank: local rank 0 of 1).
   const auto towers = place_towers("auto", 0, 1, static_cast<int>(gpus.size()));
   std::printf("  Towers (--devices auto, one rank): %s and %s; --precision auto: %s\n", towers[0].str().c_str(),
               towers[1].str().c_str(), towers[0].is_cuda() ? "tf32" : "fp32");
-  std::printf("  CPU: %s dispatching to %s, %d threads\n", dnnl_version().c_str(),
-              dnnl_cpu_isa().c_str(), cpu_threads());
+  std::printf("  CPU: %s dispatching to %s, %d threads\n", dnnl_version().c_str(), dnnl_cpu_isa().c_str(),
+              cpu_threads());
   int size = 1;
   MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size));
   std::printf("  MPI: %s, %d rank%s\n", mpi_library().c_str(), size, size == 1 ? "" : "s");

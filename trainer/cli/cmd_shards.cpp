@@ -12,6 +12,7 @@
 #include "io/imagenet.h"
 #include "io/shards.h"
 #include "io/synthetic.h"
+#include "parallel/mpi_check.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -22,6 +23,7 @@ namespace {
 
 int shards_import(const std::vector<std::string>& args) {
   po::options_description desc("shards import options");
+  // clang-format off
   desc.add_options()
       ("train", po::value<std::string>()->required(), "ImageNet-style training folder: one sub-folder per class")
       ("out", po::value<std::string>()->required(), "output folder: OUT/train (and OUT/val)")
@@ -35,6 +37,7 @@ int shards_import(const std::vector<std::string>& args) {
       ("threads", po::value<int>()->default_value(0), "decoding threads (0: all cores)")
       ("seed", po::value<uint64_t>()->default_value(1), "seed of the order the training images are sharded in")
       ("strict", "a file that cannot be decoded is fatal (default: reported and skipped)");
+  // clang-format on
   po::variables_map vm;
   if (!parse_options("shards import", desc, args, vm)) return 0;
   ImportOptions o;
@@ -70,6 +73,7 @@ int shards_import(const std::vector<std::string>& args) {
 
 int shards_synth(const std::vector<std::string>& args) {
   po::options_description desc("shards synth options");
+  // clang-format off
   desc.add_options()
       ("out", po::value<std::string>()->required(), "output folder (the shard set)")
       ("samples", po::value<int64_t>()->default_value(2048), "images")
@@ -80,6 +84,7 @@ int shards_synth(const std::vector<std::string>& args) {
       ("quality", po::value<int>()->default_value(90), "JPEG quality")
       ("chunk-images", po::value<int64_t>()->default_value(1), "raw: images per HDF5 chunk (0: contiguous; for measurements)")
       ("seed", po::value<uint64_t>()->default_value(1), "seed");
+  // clang-format on
   po::variables_map vm;
   if (!parse_options("shards synth", desc, args, vm)) return 0;
   SynthSetOptions o;
@@ -103,8 +108,10 @@ int shards_synth(const std::vector<std::string>& args) {
 
 int shards_inspect(const std::vector<std::string>& args) {
   po::options_description desc("shards inspect options");
+  // clang-format off
   desc.add_options()("dir", po::value<std::string>()->required(), "the shard set folder")
       ("decode", "also decode every JPEG (slow)");
+  // clang-format on
   po::positional_options_description pos;
   pos.add("dir", 1);
   po::variables_map vm;
@@ -122,10 +129,12 @@ int shards_inspect(const std::vector<std::string>& args) {
   }
   const ShardIndex ix = ShardIndex::load(vm["dir"].as<std::string>());
   ShardReader reader(ix);  // opens and checks every shard
-  std::printf("shard set %s: format %lld, %s, %lldx%lld images\n", ix.dir.c_str(), static_cast<long long>(kShardFormatVersion),
-              encoding_name(ix.encoding), static_cast<long long>(ix.image_size), static_cast<long long>(ix.image_size));
-  std::printf("  %lld samples in %zu shards, %lld classes (%s%s)\n", static_cast<long long>(ix.num_samples), ix.shards.size(),
-              static_cast<long long>(ix.num_classes), ix.class_names.front().c_str(), ix.num_classes > 1 ? ", ..." : "");
+  std::printf("shard set %s: format %lld, %s, %lldx%lld images\n", ix.dir.c_str(),
+              static_cast<long long>(kShardFormatVersion), encoding_name(ix.encoding),
+              static_cast<long long>(ix.image_size), static_cast<long long>(ix.image_size));
+  std::printf("  %lld samples in %zu shards, %lld classes (%s%s)\n", static_cast<long long>(ix.num_samples),
+              ix.shards.size(), static_cast<long long>(ix.num_classes), ix.class_names.front().c_str(),
+              ix.num_classes > 1 ? ", ..." : "");
   std::printf("  mean RGB %.2f %.2f %.2f; PCA eigenvalues %.2f %.2f %.2f\n", ix.mean[0], ix.mean[1], ix.mean[2],
               ix.eigval[0], ix.eigval[1], ix.eigval[2]);
   std::vector<int64_t> per_class(static_cast<size_t>(ix.num_classes), 0);
@@ -149,7 +158,7 @@ int shards_inspect(const std::vector<std::string>& args) {
 
 int cmd_shards(const std::vector<std::string>& args) {
   int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   if (rank != 0) return 0;  // a single-process tool
   const std::string sub = args.empty() ? "" : args[0];
   const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());

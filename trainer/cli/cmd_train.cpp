@@ -1,16 +1,17 @@
-// `alexnet train`: its options, the run (run/train.h) and the summary, logs and JSON it writes.
+// `alexnet train`: its options (the TrainConfig they describe), the run (run/train.h), then the
+// summary, the phases and layers across ranks, and the JSON report.
 #include <mpi.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <regex>
 
 #include "cli/options.h"
 #include "core/host.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "io/loader.h"
-#include "parallel/signals.h"
 #include "layers/backend_info.h"
+#include "parallel/signals.h"
 #include "run/environment.h"
 #include "run/json.h"
 #include "run/stats.h"
@@ -22,26 +23,9 @@ namespace alexnet {
 
 namespace {
 
-std::vector<int64_t> parse_steps(const std::string& s) {
-  std::vector<int64_t> out;
-  for (const std::string& item : split_commas(s)) {
-    size_t used = 0;
-    int64_t v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-    }
-    ALEXNET_CHECK(used == item.size() && v > 0, "'" << item << "' is not a positive step number");
-    out.push_back(v);
-  }
-  return out;
-}
-
-}  // namespace
-
-int cmd_train(const std::vector<std::string>& args) {
-  po::options_description desc("train options");
+void add_train_options(po::options_description& desc) {
   add_run_options(desc, 128);
+  // clang-format off
   desc.add_options()
       ("steps", po::value<int64_t>(), "total training steps (a resumed run continues to this); or --epochs")
       ("epochs", po::value<double>(), "train this many epochs of the data (--data's set, or the synthetic one): "
@@ -82,187 +66,248 @@ int cmd_train(const std::vector<std::string>& args) {
        "testing aid: STEP:RANK puts a NaN into rank RANK's images at step STEP (1-based); STEP:RANK:LAYER into "
        "that layer's weight gradient instead")
       ("json", po::value<std::string>(), "write the run's summary and per-step times and losses here");
-  po::variables_map vm;
-  if (!parse_options("train", desc, args, vm)) return 0;
-  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
-  check_same_config(cluster, options_as_config(vm));
+  // clang-format on
+}
+
+// "a,b,c" -> positive step (or epoch) numbers.
+std::vector<int64_t> positive_numbers(const std::string& text) {
+  std::vector<int64_t> out;
+  for (const std::string& item : split(text)) {
+    const auto v = parse_int(item);
+    ALEXNET_CHECK(v && *v > 0, "'" << item << "' is not a positive step number");
+    out.push_back(*v);
+  }
+  return out;
+}
+
+// The run's length and data: --steps or --epochs, the shard set or the synthetic set.
+void read_data_options(const po::variables_map& vm, TrainConfig& cfg) {
+  ALEXNET_CHECK(vm.count("steps") + vm.count("epochs") == 1,
+                (vm.count("steps") ? "give --steps or --epochs, not both"
+                                   : "give the length of the run: --steps N or --epochs E"));
+  if (vm.count("steps")) {
+    cfg.steps = vm["steps"].as<int64_t>();
+    ALEXNET_CHECK(cfg.steps >= 1, "--steps must be at least 1");
+  } else {
+    cfg.epochs = vm["epochs"].as<double>();
+    ALEXNET_CHECK(cfg.epochs > 0 && cfg.epochs <= 1e6, "--epochs must be in (0, 1e6], got " << cfg.epochs);
+  }
+  cfg.data = vm["data"].as<std::string>();
+  cfg.loader_threads = vm["loader-threads"].as<int>();
+  cfg.prefetch = vm["prefetch"].as<int>();
+  ALEXNET_CHECK(cfg.loader_threads >= 1 && cfg.prefetch >= 1, "--loader-threads and --prefetch must be at least 1");
+  cfg.shuffle = vm["shuffle"].as<std::string>();
+  parse_shuffle(cfg.shuffle);
+  cfg.shuffle_buffer = vm["shuffle-buffer"].as<int64_t>();
+  ALEXNET_CHECK(cfg.shuffle_buffer >= 1, "--shuffle-buffer must be at least 1");
+  cfg.synthetic_samples = vm["synthetic-samples"].as<int64_t>();
+  ALEXNET_CHECK(cfg.synthetic_samples >= cfg.model.batch,
+                "--synthetic-samples " << cfg.synthetic_samples << " is smaller than one batch");
+  cfg.data_classes = vm["data-classes"].as<int64_t>();
+  ALEXNET_CHECK(cfg.data_classes >= 0 && cfg.data_classes <= cfg.model.config.classes,
+                "--data-classes must be in [0, " << cfg.model.config.classes << "]");
+}
+
+// SGD and the learning-rate schedule.
+void read_schedule_options(const po::variables_map& vm, int world, TrainConfig& cfg) {
+  cfg.lr.base_lr = vm["lr"].as<double>();
+  cfg.sgd = {.momentum = vm["momentum"].as<double>(), .weight_decay = vm["weight-decay"].as<double>()};
+  ALEXNET_CHECK(cfg.lr.base_lr > 0 && cfg.sgd.momentum >= 0 && cfg.sgd.momentum < 1 && cfg.sgd.weight_decay >= 0,
+                "--lr must be > 0, --momentum in [0, 1), --weight-decay >= 0");
+  cfg.lr.global_batch = cfg.model.batch * world;
+  const std::string scaling = vm["lr-scaling"].as<std::string>();
+  ALEXNET_CHECK(scaling == "none" || scaling == "linear", "--lr-scaling must be none or linear");
+  cfg.lr.linear_scaling = scaling == "linear";
+  cfg.lr.warmup_steps = vm["warmup-steps"].as<int64_t>();
+  ALEXNET_CHECK(cfg.lr.warmup_steps >= 0, "--warmup-steps must be >= 0");
+  cfg.lr.gamma = vm["lr-gamma"].as<double>();
+  cfg.lr.decay_steps = positive_numbers(vm["lr-steps"].as<std::string>());
+  std::sort(cfg.lr.decay_steps.begin(), cfg.lr.decay_steps.end());
+  cfg.lr_step_epochs = positive_numbers(vm["lr-step-epochs"].as<std::string>());  // steps once the data is known
+}
+
+// Logs, checkpoints, resume, profiling.
+void read_output_options(const po::variables_map& vm, TrainConfig& cfg) {
+  cfg.log_every = vm["log-every"].as<int64_t>();
+  ALEXNET_CHECK(cfg.log_every >= 1, "--log-every must be at least 1");
+  cfg.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
+  cfg.checkpoint_every = vm["checkpoint-every"].as<int64_t>();
+  ALEXNET_CHECK(cfg.checkpoint_every >= 0, "--checkpoint-every must be >= 0");
+  cfg.keep = vm["keep"].as<int>();
+  ALEXNET_CHECK(cfg.keep >= 1, "--keep must be at least 1");
+  cfg.resume = vm["resume"].as<std::string>();
+  cfg.profile_every = vm.count("profile-layers") ? 1 : vm["profile-every"].as<int64_t>();
+  ALEXNET_CHECK(cfg.profile_every >= 0, "--profile-every must be >= 0");
+}
+
+// What happens when things go wrong: stalls, NaN/Inf, signals, and the NaN testing aid.
+void read_failure_options(const po::variables_map& vm, int world, TrainConfig& cfg) {
+  const std::string nonfinite = vm["on-nonfinite"].as<std::string>();
+  ALEXNET_CHECK(nonfinite == "stop" || nonfinite == "skip", "--on-nonfinite must be stop or skip, got " << nonfinite);
+  cfg.skip_nonfinite = nonfinite == "skip";
+  const std::string check = vm["check-nonfinite"].as<std::string>();
+  ALEXNET_CHECK(check == "on" || check == "off", "--check-nonfinite must be on or off, got " << check);
+  cfg.parallel.check_finite = check == "on";
+  cfg.handle_signals = true;
+  cfg.timeout_s = vm["timeout"].as<double>();
+  ALEXNET_CHECK(cfg.timeout_s >= 0, "--timeout must be >= 0 seconds, got " << cfg.timeout_s);
+  const std::vector<std::string> inject = split(vm["inject-nan"].as<std::string>(), ':');
+  if (inject.empty()) return;
+  ALEXNET_CHECK(inject.size() >= 2 && inject.size() <= 3, "--inject-nan takes STEP:RANK[:LAYER]");
+  const auto step = parse_int(inject[0]), rank = parse_int(inject[1]);
+  ALEXNET_CHECK(step && rank && *step >= 1 && *rank >= 0 && *rank < world,
+                "--inject-nan: step must be >= 1 and rank in [0, " << world << ")");
+  cfg.inject_step = *step - 1;
+  cfg.inject_rank = static_cast<int>(*rank);
+  if (inject.size() == 3) cfg.inject_layer = inject[2];
+}
+
+TrainConfig train_config_from(const po::variables_map& vm, const Cluster& cluster) {
   TrainConfig cfg;
   cfg.model = model_options_from(vm, cluster);
   cfg.parallel = data_parallel_from(vm);
-  const int world = cluster.size;
   as_usage_error([&] {
-    ALEXNET_CHECK(vm.count("steps") + vm.count("epochs") == 1,
-                  (vm.count("steps") ? "give --steps or --epochs, not both" : "give the length of the run: --steps N or --epochs E"));
-    if (vm.count("steps")) {
-      cfg.steps = vm["steps"].as<int64_t>();
-      ALEXNET_CHECK(cfg.steps >= 1, "--steps must be at least 1");
-    } else {
-      cfg.epochs = vm["epochs"].as<double>();
-      ALEXNET_CHECK(cfg.epochs > 0 && cfg.epochs <= 1e6, "--epochs must be in (0, 1e6], got " << cfg.epochs);
-    }
-    cfg.data = vm["data"].as<std::string>();
-    cfg.loader_threads = vm["loader-threads"].as<int>();
-    cfg.prefetch = vm["prefetch"].as<int>();
-    ALEXNET_CHECK(cfg.loader_threads >= 1 && cfg.prefetch >= 1, "--loader-threads and --prefetch must be at least 1");
-    cfg.shuffle = vm["shuffle"].as<std::string>();
-    parse_shuffle(cfg.shuffle);
-    cfg.shuffle_buffer = vm["shuffle-buffer"].as<int64_t>();
-    ALEXNET_CHECK(cfg.shuffle_buffer >= 1, "--shuffle-buffer must be at least 1");
-    cfg.synthetic_samples = vm["synthetic-samples"].as<int64_t>();
-    ALEXNET_CHECK(cfg.synthetic_samples >= cfg.model.batch, "--synthetic-samples " << cfg.synthetic_samples
-                                                                                   << " is smaller than one batch");
-    cfg.data_classes = vm["data-classes"].as<int64_t>();
-    ALEXNET_CHECK(cfg.data_classes >= 0 && cfg.data_classes <= cfg.model.config.classes,
-                  "--data-classes must be in [0, " << cfg.model.config.classes << "]");
-    cfg.sgd = {vm["lr"].as<double>(), vm["momentum"].as<double>(), vm["weight-decay"].as<double>()};
-    ALEXNET_CHECK(cfg.sgd.lr > 0 && cfg.sgd.momentum >= 0 && cfg.sgd.momentum < 1 && cfg.sgd.weight_decay >= 0,
-                  "--lr must be > 0, --momentum in [0, 1), --weight-decay >= 0");
-    cfg.lr.base_lr = cfg.sgd.lr;
-    cfg.lr.global_batch = cfg.model.batch * world;
-    const std::string scaling = vm["lr-scaling"].as<std::string>();
-    ALEXNET_CHECK(scaling == "none" || scaling == "linear", "--lr-scaling must be none or linear");
-    cfg.lr.linear_scaling = scaling == "linear";
-    cfg.lr.warmup_steps = vm["warmup-steps"].as<int64_t>();
-    ALEXNET_CHECK(cfg.lr.warmup_steps >= 0, "--warmup-steps must be >= 0");
-    cfg.lr.gamma = vm["lr-gamma"].as<double>();
-    cfg.lr.decay_steps = parse_steps(vm["lr-steps"].as<std::string>());
-    std::sort(cfg.lr.decay_steps.begin(), cfg.lr.decay_steps.end());
-    cfg.lr_step_epochs = parse_steps(vm["lr-step-epochs"].as<std::string>());  // steps once the data is known
-    cfg.log_every = vm["log-every"].as<int64_t>();
-    ALEXNET_CHECK(cfg.log_every >= 1, "--log-every must be at least 1");
-    cfg.checkpoint_dir = vm["checkpoint-dir"].as<std::string>();
-    cfg.checkpoint_every = vm["checkpoint-every"].as<int64_t>();
-    ALEXNET_CHECK(cfg.checkpoint_every >= 0, "--checkpoint-every must be >= 0");
-    cfg.keep = vm["keep"].as<int>();
-    ALEXNET_CHECK(cfg.keep >= 1, "--keep must be at least 1");
-    cfg.resume = vm["resume"].as<std::string>();
-    cfg.profile_every = vm.count("profile-layers") ? 1 : vm["profile-every"].as<int64_t>();
-    const std::string nonfinite = vm["on-nonfinite"].as<std::string>();
-    ALEXNET_CHECK(nonfinite == "stop" || nonfinite == "skip", "--on-nonfinite must be stop or skip, got " << nonfinite);
-    cfg.skip_nonfinite = nonfinite == "skip";
-    const std::string check = vm["check-nonfinite"].as<std::string>();
-    ALEXNET_CHECK(check == "on" || check == "off", "--check-nonfinite must be on or off, got " << check);
-    cfg.parallel.check_finite = check == "on";
-    cfg.handle_signals = true;
-    cfg.timeout_s = vm["timeout"].as<double>();
-    ALEXNET_CHECK(cfg.timeout_s >= 0, "--timeout must be >= 0 seconds, got " << cfg.timeout_s);
-    const auto inject = split_commas(vm["inject-nan"].as<std::string>().empty()
-                                         ? std::string()
-                                         : std::regex_replace(vm["inject-nan"].as<std::string>(), std::regex(":"), ","));
-    if (!inject.empty()) {
-      ALEXNET_CHECK(inject.size() >= 2 && inject.size() <= 3, "--inject-nan takes STEP:RANK[:LAYER]");
-      cfg.inject_step = std::stoll(inject[0]) - 1;
-      cfg.inject_rank = std::stoi(inject[1]);
-      if (inject.size() == 3) cfg.inject_layer = inject[2];
-      ALEXNET_CHECK(cfg.inject_step >= 0 && cfg.inject_rank >= 0 && cfg.inject_rank < world,
-                    "--inject-nan: step must be >= 1 and rank in [0, " << world << ")");
-    }
-    ALEXNET_CHECK(cfg.profile_every >= 0, "--profile-every must be >= 0");
-    ALEXNET_CHECK(cfg.synthetic_samples >= cfg.model.batch * world,
+    read_data_options(vm, cfg);
+    read_schedule_options(vm, cluster.size, cfg);
+    read_output_options(vm, cfg);
+    read_failure_options(vm, cluster.size, cfg);
+    ALEXNET_CHECK(cfg.synthetic_samples >= cfg.model.batch * cluster.size,
                   "--synthetic-samples " << cfg.synthetic_samples << " is smaller than one global batch ("
-                                         << cfg.model.batch << " x " << world << " ranks)");
+                                         << cfg.model.batch << " x " << cluster.size << " ranks)");
     return 0;
   });
+  return cfg;
+}
 
-  LOG_INFO << "train: " << world << (world == 1 ? " rank" : " ranks") << " x batch " << cfg.model.batch
-           << " (global " << cfg.model.batch * world << "), gradient buckets of " << cfg.parallel.bucket_mb
-           << " MB, overlap " << (cfg.parallel.overlap ? "on" : "off");
+void log_train_header(const TrainConfig& cfg, int world) {
+  LOG_INFO << "train: " << world << (world == 1 ? " rank" : " ranks") << " x batch " << cfg.model.batch << " (global "
+           << cfg.model.batch * world << "), gradient buckets of " << cfg.parallel.bucket_mb << " MB, overlap "
+           << (cfg.parallel.overlap ? "on" : "off");
   LOG_INFO << "train: AlexNet " << cfg.model.config.input_size << "px, " << cfg.model.config.classes
            << " classes, batch " << cfg.model.batch << ", " << layout_name(cfg.model.layout) << " on "
            << cfg.model.device.str() << " (" << cpu_threads() << " threads), momentum " << cfg.sgd.momentum
            << ", weight decay " << cfg.sgd.weight_decay << ", init " << init_recipe_name(cfg.model.init) << ", LRN "
            << cfg.model.config.lrn.str();
+}
+
+// Rank 0's summary of the run.
+void print_train_summary(const TrainResult& r, const TrainConfig& cfg, int world, double wall) {
+  const int64_t steps = r.last_step - r.first_step, global = cfg.model.batch * world;
+  const Summary s = summarize(r.step_s);
+  const Phases& T = r.total;
+  std::printf("\nTraining finished: steps %lld..%lld on %d rank%s, %lld images in %.1f s, %.1f images/s\n",
+              static_cast<long long>(r.first_step), static_cast<long long>(r.last_step), world, world == 1 ? "" : "s",
+              static_cast<long long>(steps * global), wall, static_cast<double>(global) / s.mean);
+  std::printf(
+      "  step time %.3f +/- %.3f s (median %.3f); data %.1f%%, forward %.1f%%, backward %.1f%%, "
+      "exposed all-reduce %.1f%% (all-reduce %.3f s per step), update %.1f%%\n",
+      s.mean, s.sd, s.median, 100 * T.data / T.step, 100 * T.forward / T.step, 100 * T.backward / T.step,
+      100 * T.exposed / T.step, T.allreduce / static_cast<double>(steps), 100 * T.update / T.step);
+  const double n = static_cast<double>(std::max<int64_t>(1, r.last_window.count));
+  std::printf("  loss: first step %.4f, last window %.4f (top-1 %.1f%%, top-5 %.1f%%)\n", r.loss.front(),
+              r.last_window.loss, 100.0 * r.last_window.top1 / n, 100.0 * r.last_window.top5 / n);
+  if (r.skipped_steps) std::printf("  skipped steps (NaN/Inf): %lld\n", static_cast<long long>(r.skipped_steps));
+  if (r.stopped_by_signal)
+    std::printf("  stopped early by %s at step %lld: resume with --resume auto (or the checkpoint below)\n",
+                signal_name(r.stopped_by_signal), static_cast<long long>(r.last_step));
+  if (!r.last_checkpoint.empty()) std::printf("  checkpoint: %s\n", r.last_checkpoint.c_str());
+}
+
+// The phases and (when profiled) every layer, min / median / max over ranks. Collective.
+void print_across(const TrainResult& r, const Phases& mean, const Cluster& cluster) {
+  const int world = cluster.size;
+  if (world > 1)
+    print_across_ranks(cluster, "\nPhases per step across " + std::to_string(world) + " ranks (ms):", Phases::names(),
+                       mean.values(), 1e3, "ms");
+  if (r.profiled_steps == 0) return;
+  std::vector<std::string> rows;
+  std::vector<double> values;
+  for (size_t k = 0; k < r.layer_rows.size(); ++k) {
+    rows.push_back(r.layer_rows[k] + " fwd");
+    values.push_back(r.layer_forward_s[k]);
+    rows.push_back(r.layer_rows[k] + " bwd");
+    values.push_back(r.layer_backward_s[k]);
+  }
+  print_across_ranks(cluster,
+                     "\nPer-layer times over " + std::to_string(r.profiled_steps) + " profiled steps, across " +
+                         std::to_string(world) + (world == 1 ? " rank" : " ranks") + " (ms per step, both towers):",
+                     rows, values, 1e3, "ms");
+}
+
+// The JSON report: configuration, environment, every step's time, loss and rate, every rank's
+// phases. Collective (rank 0 writes).
+void write_train_json(const std::string& path, const TrainResult& r, const TrainConfig& cfg, const Phases& mean,
+                      const Cluster& cluster) {
+  const std::vector<double> every_rank = gather_to_root(cluster, mean.values());
+  const std::vector<double> every_step = gather_to_root(cluster, r.step_s);
+  if (!cluster.root()) return;
+  const int world = cluster.size;
+  const Summary s = summarize(r.step_s);
+  JsonWriter j;
+  j.begin_object().value("tool", "alexnet train").value("version", code_version());
+  j.begin_object("config")
+      .value("batch", cfg.model.batch)
+      .value("steps", r.plan.steps)
+      .value("epochs", static_cast<double>(r.plan.steps) / r.plan.steps_per_epoch)
+      .value("dataset_size", r.plan.dataset_size)
+      .value("steps_per_epoch", r.plan.steps_per_epoch)
+      .value("global_batch", cfg.model.batch * world)
+      .value("layout", layout_name(cfg.model.layout))
+      .value("device", cfg.model.device.str())
+      .value("lr", r.plan.lr.str())
+      .array("lr_decay_steps", std::vector<double>(r.plan.lr.decay_steps.begin(), r.plan.lr.decay_steps.end()))
+      .value("input_size", cfg.model.config.input_size)
+      .value("classes", cfg.model.config.classes)
+      .end_object();
+  write_environment(j);
+  j.value("first_step", r.first_step)
+      .value("last_step", r.last_step)
+      .value("mean_step_s", s.mean)
+      .value("sd_step_s", s.sd)
+      .value("median_step_s", s.median)
+      .value("images_per_s", static_cast<double>(cfg.model.batch) / s.mean)
+      .value("ranks", static_cast<int64_t>(world))
+      .array("step_s", r.step_s)
+      .array("loss", r.loss)
+      .array("lr", r.lr);
+  j.begin_array("per_rank");
+  const size_t np = Phases::names().size(), n = r.step_s.size();
+  for (int rk = 0; rk < world; ++rk) {
+    j.begin_object().value("rank", rk);
+    for (size_t k = 0; k < np; ++k) j.value(Phases::names()[k] + " mean_s", every_rank[rk * np + k]);
+    j.array("step_s", std::vector<double>(every_step.begin() + static_cast<long>(rk * n),
+                                          every_step.begin() + static_cast<long>((rk + 1) * n)));
+    j.end_object();
+  }
+  j.end_array().end_object();
+  JsonWriter::write_file(path, j.str());
+}
+
+}  // namespace
+
+int cmd_train(const std::vector<std::string>& args) {
+  po::options_description desc("train options");
+  add_train_options(desc);
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  const auto parsed = parse_on_every_rank("train", desc, args, cluster);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  const TrainConfig cfg = train_config_from(vm, cluster);
+  log_train_header(cfg, cluster.size);
   AlexNet net(cfg.model);
   const double t0 = now_seconds();
-  TrainResult r = train(cfg, net, cluster);
+  const TrainResult r = train(cfg, net, cluster);
   const double wall = now_seconds() - t0;
   const int64_t steps = r.last_step - r.first_step;
   if (steps == 0) {
     LOG_INFO << "train: already at step " << r.last_step << " of " << r.plan.steps << "; nothing to do";
     return 0;
   }
-  const Summary s = summarize(r.step_s);
-  const Phases& T = r.total;
-  const double total = T.step;
-  if (cluster.root()) {
-    std::printf("\nTraining finished: steps %lld..%lld on %d rank%s, %lld images in %.1f s, %.1f images/s\n",
-                static_cast<long long>(r.first_step), static_cast<long long>(r.last_step), world, world == 1 ? "" : "s",
-                static_cast<long long>(steps * cfg.model.batch * world), wall,
-                static_cast<double>(cfg.model.batch * world) / s.mean);
-    std::printf("  step time %.3f +/- %.3f s (median %.3f); data %.1f%%, forward %.1f%%, backward %.1f%%, "
-                "exposed all-reduce %.1f%% (all-reduce %.3f s per step), update %.1f%%\n",
-                s.mean, s.sd, s.median, 100 * T.data / total, 100 * T.forward / total, 100 * T.backward / total,
-                100 * T.exposed / total, T.allreduce / static_cast<double>(steps), 100 * T.update / total);
-    std::printf("  loss: first step %.4f, last window %.4f (top-1 %.1f%%, top-5 %.1f%%)\n", r.loss.front(),
-                r.last_window.loss, 100.0 * r.last_window.top1 / std::max<int64_t>(1, r.last_window.count),
-                100.0 * r.last_window.top5 / std::max<int64_t>(1, r.last_window.count));
-    if (r.skipped_steps) std::printf("  skipped steps (NaN/Inf): %lld\n", static_cast<long long>(r.skipped_steps));
-    if (r.stopped_by_signal)
-      std::printf("  stopped early by %s at step %lld: resume with --resume auto (or the checkpoint below)\n",
-                  signal_name(r.stopped_by_signal), static_cast<long long>(r.last_step));
-    if (!r.last_checkpoint.empty()) std::printf("  checkpoint: %s\n", r.last_checkpoint.c_str());
-  }
-  const Phases mean = T.scaled(1.0 / static_cast<double>(steps));
-  if (world > 1)
-    print_across_ranks(cluster, "\nPhases per step across " + std::to_string(world) + " ranks (ms):", Phases::names(),
-                       mean.values(), 1e3, "ms");
-  if (r.profiled_steps > 0) {
-    std::vector<std::string> rows;
-    std::vector<double> values;
-    for (size_t k = 0; k < r.layer_rows.size(); ++k) {
-      rows.push_back(r.layer_rows[k] + " fwd");
-      values.push_back(r.layer_forward_s[k]);
-      rows.push_back(r.layer_rows[k] + " bwd");
-      values.push_back(r.layer_backward_s[k]);
-    }
-    print_across_ranks(cluster,
-                       "\nPer-layer times over " + std::to_string(r.profiled_steps) + " profiled steps, across " +
-                           std::to_string(world) + (world == 1 ? " rank" : " ranks") + " (ms per step, both towers):",
-                       rows, values, 1e3, "ms");
-  }
+  if (cluster.root()) print_train_summary(r, cfg, cluster.size, wall);
+  const Phases mean = r.total.scaled(1.0 / static_cast<double>(steps));
+  print_across(r, mean, cluster);
   std::fflush(stdout);
-  const std::vector<double> every_rank = gather_to_root(cluster, mean.values());
-  const std::vector<double> every_step = gather_to_root(cluster, r.step_s);
-  if (vm.count("json") && cluster.root()) {
-    JsonWriter j;
-    j.begin_object().value("tool", "alexnet train").value("version", code_version());
-    j.begin_object("config")
-        .value("batch", cfg.model.batch)
-        .value("steps", r.plan.steps)
-        .value("epochs", static_cast<double>(r.plan.steps) / r.plan.steps_per_epoch)
-        .value("dataset_size", r.plan.dataset_size)
-        .value("steps_per_epoch", r.plan.steps_per_epoch)
-        .value("global_batch", cfg.model.batch * world)
-        .value("layout", layout_name(cfg.model.layout))
-        .value("device", cfg.model.device.str())
-        .value("lr", r.plan.lr.str())
-        .array("lr_decay_steps", std::vector<double>(r.plan.lr.decay_steps.begin(), r.plan.lr.decay_steps.end()))
-        .value("input_size", cfg.model.config.input_size)
-        .value("classes", cfg.model.config.classes)
-        .end_object();
-    write_environment(j);
-    j.value("first_step", r.first_step)
-        .value("last_step", r.last_step)
-        .value("mean_step_s", s.mean)
-        .value("sd_step_s", s.sd)
-        .value("median_step_s", s.median)
-        .value("images_per_s", static_cast<double>(cfg.model.batch) / s.mean)
-        .value("ranks", static_cast<int64_t>(world))
-        .array("step_s", r.step_s)
-        .array("loss", r.loss)
-        .array("lr", r.lr);
-    j.begin_array("per_rank");
-    const size_t np = Phases::names().size();
-    for (int rk = 0; rk < world; ++rk) {
-      j.begin_object().value("rank", rk);
-      for (size_t k = 0; k < np; ++k) j.value(Phases::names()[k] + " mean_s", every_rank[rk * np + k]);
-      j.array("step_s", std::vector<double>(every_step.begin() + rk * static_cast<long>(r.step_s.size()),
-                                            every_step.begin() + (rk + 1) * static_cast<long>(r.step_s.size())));
-      j.end_object();
-    }
-    j.end_array().end_object();
-    JsonWriter::write_file(vm["json"].as<std::string>(), j.str());
-  }
+  if (vm.count("json")) write_train_json(vm["json"].as<std::string>(), r, cfg, mean, cluster);
   return 0;
 }
 

@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
-#include <iostream>
 
 #include "cli/options.h"
 #include "core/device.h"
@@ -20,9 +20,10 @@
 namespace {
 
 void print_usage() {
-  std::printf("alexnet: the 2012 two-tower AlexNet, trained and timed across MPI ranks.\n\n"
-              "Usage: alexnet <command> [options]   (alexnet <command> --help for its options)\n\n"
-              "Commands:\n");
+  std::printf(
+      "alexnet: the 2012 two-tower AlexNet, trained and timed across MPI ranks.\n\n"
+      "Usage: alexnet <command> [options]   (alexnet <command> --help for its options)\n\n"
+      "Commands:\n");
   for (const auto& c : alexnet::commands()) std::printf("  %-8s %s\n", c.name, c.summary);
   std::printf("  %-8s %s\n", "report",
               "a scaling report (Markdown + plots) from bench JSON files; --project N,... --link L for a projection");
@@ -37,7 +38,8 @@ int run_report(int argc, char** argv) {
   const std::string script = env ? env : ALEXNET_SOURCE_DIR "/launch/report.py";
   const char* python = std::getenv("ALEXNET_PYTHON") ? std::getenv("ALEXNET_PYTHON") : "/usr/bin/python3";
   if (access(script.c_str(), R_OK) != 0) {
-    std::fprintf(stderr, "alexnet report: cannot read the report script %s (set ALEXNET_REPORT_SCRIPT)\n", script.c_str());
+    std::fprintf(stderr, "alexnet report: cannot read the report script %s (set ALEXNET_REPORT_SCRIPT)\n",
+                 script.c_str());
     return 2;
   }
   std::vector<char*> args{const_cast<char*>(python), const_cast<char*>(script.c_str())};
@@ -63,8 +65,7 @@ int main(int argc, char** argv) {
 
   int rc = 0;
   try {
-    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
-        !std::strcmp(argv[1], "help")) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
       if (rank == 0) print_usage();
       rc = argc < 2 ? 2 : 0;
     } else {

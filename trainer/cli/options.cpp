@@ -1,4 +1,4 @@
-// Command registry and the option helpers shared by the commands (see cli.h).
+// Command registry and the option helpers shared by the commands (see options.h).
 #include "cli/options.h"
 
 #include <cctype>
@@ -52,21 +52,29 @@ bool parse_options(const std::string& command, const po::options_description& de
     po::notify(vm);
   } catch (const po::error& e) {
     std::ostringstream os;
-    os << "alexnet " << command << ": " << e.what() << "\n\nUsage: alexnet " << command
-       << " [options]\n"
-       << all;
+    os << "alexnet " << command << ": " << e.what() << "\n\nUsage: alexnet " << command << " [options]\n" << all;
     throw UsageError(os.str());
   }
   return true;
 }
 
+std::optional<po::variables_map> parse_on_every_rank(const std::string& command, const po::options_description& desc,
+                                                     const std::vector<std::string>& args, const Cluster& cluster) {
+  po::variables_map vm;
+  if (!parse_options(command, desc, args, vm)) return std::nullopt;
+  check_same_config(cluster, options_as_config(vm));
+  return vm;
+}
+
 void add_model_options(po::options_description& desc) {
+  // clang-format off
   desc.add_options()
       ("input-size", po::value<int64_t>()->default_value(227), "input image side (pixels)")
       ("classes", po::value<int64_t>()->default_value(1000), "number of classes (even: half per tower)")
       ("width", po::value<double>()->default_value(1.0), "channel width multiplier (1 = the paper)")
       ("lrn", po::value<std::string>()->default_value("paper"),
        "LRN convention: paper (k=2, alpha*sum) or caffe (k=1, alpha/n*sum, as PyTorch)");
+  // clang-format on
 }
 
 ModelConfig model_config_from(const po::variables_map& vm) {
@@ -75,23 +83,15 @@ ModelConfig model_config_from(const po::variables_map& vm) {
     m.input_size = vm["input-size"].as<int64_t>();
     m.classes = vm["classes"].as<int64_t>();
     m.width = vm["width"].as<double>();
-    m.lrn = parse_lrn_convention(vm["lrn"].as<std::string>()) == LrnConvention::paper ? LrnSpec::paper()
-                                                                                     : LrnSpec::caffe();
+    m.lrn =
+        parse_lrn_convention(vm["lrn"].as<std::string>()) == LrnConvention::paper ? LrnSpec::paper() : LrnSpec::caffe();
     m.validate();
     return m;
   });
 }
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 void add_device_options(po::options_description& desc) {
+  // clang-format off
   desc.add_options()
       ("devices", po::value<std::string>()->default_value("auto"),
        "where a rank's two towers run: auto (GPUs when there are, else cpu), cpu, cuda (by local rank: GPUs 2L "
@@ -99,6 +99,7 @@ void add_device_options(po::options_description& desc) {
       ("precision", po::value<std::string>()->default_value("auto"),
        "GPU arithmetic: fp32, tf32 (tensor cores, fp32 storage), bf16 (bf16 activations and gradients, fp32 "
        "weights and update) or auto (tf32 on GPUs, fp32 on the CPU)");
+  // clang-format on
 }
 
 void devices_from(const po::variables_map& vm, const Cluster& cluster, ModelOptions& o) {
@@ -107,14 +108,14 @@ void devices_from(const po::variables_map& vm, const Cluster& cluster, ModelOpti
     const auto gpus = static_cast<int>(list_gpus(&why).size());
     // Ranks that each see their own GPUs (Slurm's --gpus-per-task) place their towers among them.
     const bool own = gpus_per_rank(cluster);
-    const auto towers = place_towers(vm["devices"].as<std::string>(), own ? 0 : cluster.local_rank,
-                                     own ? 1 : cluster.local_size, gpus);
+    const auto towers =
+        place_towers(vm["devices"].as<std::string>(), own ? 0 : cluster.local_rank, own ? 1 : cluster.local_size, gpus);
     o.device = towers[0];
     o.tower1_device.reset();
     if (towers[1] != towers[0]) o.tower1_device = towers[1];
     const std::string precision = vm["precision"].as<std::string>();
-    o.precision = precision == "auto" ? (o.device.is_cuda() ? Precision::tf32 : Precision::fp32)
-                                      : parse_precision(precision);
+    o.precision =
+        precision == "auto" ? (o.device.is_cuda() ? Precision::tf32 : Precision::fp32) : parse_precision(precision);
     check_backend("--precision " + precision, o.device, Layout::nchw, o.precision);
     return 0;
   });
@@ -123,6 +124,7 @@ void devices_from(const po::variables_map& vm, const Cluster& cluster, ModelOpti
 void add_run_options(po::options_description& desc, int64_t default_batch) {
   add_model_options(desc);
   add_device_options(desc);
+  // clang-format off
   desc.add_options()
       ("batch", po::value<int64_t>()->default_value(default_batch), "images per step on this rank")
       ("layout", po::value<std::string>()->default_value("auto"),
@@ -140,6 +142,7 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
       ("bucket-mb", po::value<double>()->default_value(25), "gradient bucket size for the all-reduce (MB)")
       ("overlap", po::value<std::string>()->default_value("on"),
        "on: a bucket's all-reduce starts as soon as backward has produced it; off: after backward");
+  // clang-format on
 }
 
 DataParallelOptions data_parallel_from(const po::variables_map& vm) {
@@ -160,13 +163,20 @@ std::vector<std::pair<std::string, std::string>> options_as_config(const po::var
     if (name == "json" || name == "threads" || name == "help") continue;  // may differ per rank
     const boost::any& a = value.value();
     std::ostringstream os;
-    if (auto* s = boost::any_cast<std::string>(&a)) os << *s;
-    else if (auto* i = boost::any_cast<int>(&a)) os << *i;
-    else if (auto* l = boost::any_cast<int64_t>(&a)) os << *l;
-    else if (auto* u = boost::any_cast<uint64_t>(&a)) os << *u;
-    else if (auto* d = boost::any_cast<double>(&a)) os << *d;
-    else if (auto* b = boost::any_cast<bool>(&a)) os << *b;
-    else os << "(set)";
+    if (auto* s = boost::any_cast<std::string>(&a))
+      os << *s;
+    else if (auto* i = boost::any_cast<int>(&a))
+      os << *i;
+    else if (auto* l = boost::any_cast<int64_t>(&a))
+      os << *l;
+    else if (auto* u = boost::any_cast<uint64_t>(&a))
+      os << *u;
+    else if (auto* d = boost::any_cast<double>(&a))
+      os << *d;
+    else if (auto* b = boost::any_cast<bool>(&a))
+      os << *b;
+    else
+      os << "(set)";
     out.emplace_back("--" + name, os.str());
   }
   return out;

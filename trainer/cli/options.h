@@ -3,12 +3,13 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
-#include "model/model.h"
 #include "layers/backend_info.h"
+#include "model/model.h"
 #include "model/model_config.h"
 #include "parallel/cluster.h"
 #include "parallel/data_parallel.h"
@@ -28,6 +29,12 @@ const std::vector<Command>& commands();
 // after printing help when --help was given.
 bool parse_options(const std::string& command, const boost::program_options::options_description& desc,
                    const std::vector<std::string>& args, boost::program_options::variables_map& vm);
+
+// parse_options() for a command that runs on every rank, then the check that every rank was
+// started with the same options (collective). nullopt when --help was given (printed by rank 0).
+std::optional<boost::program_options::variables_map> parse_on_every_rank(
+    const std::string& command, const boost::program_options::options_description& desc,
+    const std::vector<std::string>& args, const Cluster& cluster);
 
 // Options shared by every command that builds the model, and the ModelConfig they describe.
 void add_model_options(boost::program_options::options_description& desc);
@@ -65,9 +72,6 @@ auto as_usage_error(F&& f) -> decltype(f()) {
     throw UsageError(e.what());
   }
 }
-
-// "a,b,,c" -> {"a", "b", "c"}
-std::vector<std::string> split_commas(const std::string& s);
 
 int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);

@@ -70,8 +70,7 @@ class HostExchange final : public TowerExchange {
     check_halves(g, gin, "gradient");
     const size_t bytes = static_cast<size_t>(g.inner) * sizeof(float);
     for (int64_t r = 0; r < g.outer; ++r)
-      for (int t = 0; t < 2; ++t)
-        std::memcpy(gin[t].f32() + r * g.inner, grad.f32() + (2 * r + t) * g.inner, bytes);
+      for (int t = 0; t < 2; ++t) std::memcpy(gin[t].f32() + r * g.inner, grad.f32() + (2 * r + t) * g.inner, bytes);
   }
 
   bool shared() const override { return true; }

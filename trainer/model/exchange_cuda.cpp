@@ -65,8 +65,10 @@ class TwoGpuExchange final : public TowerExchange {
       CUDA_CHECK(cudaDeviceCanAccessPeer(&can, dev_[t].index, dev_[1 - t].index));
       if (can) {
         const cudaError_t e = cudaDeviceEnablePeerAccess(dev_[1 - t].index, 0);
-        if (e == cudaErrorPeerAccessAlreadyEnabled) cudaGetLastError();
-        else CUDA_CHECK(e);
+        if (e == cudaErrorPeerAccessAlreadyEnabled)
+          cudaGetLastError();
+        else
+          CUDA_CHECK(e);
       } else {
         LOG_WARN << "no peer access from " << dev_[t].str() << " to " << dev_[1 - t].str()
                  << ": the tower exchange goes through the driver's staging copies";
@@ -181,7 +183,8 @@ class TwoGpuExchange final : public TowerExchange {
 }  // namespace
 
 std::unique_ptr<TowerExchange> make_gpu_exchange(const Device& a, const Device& b) {
-  ALEXNET_CHECK(a.is_cuda() && b.is_cuda(), "a GPU tower exchange needs two CUDA devices, got " << a.str() << ", " << b.str());
+  ALEXNET_CHECK(a.is_cuda() && b.is_cuda(),
+                "a GPU tower exchange needs two CUDA devices, got " << a.str() << ", " << b.str());
   if (a == b) return std::make_unique<OneGpuExchange>(a);
   return std::make_unique<TwoGpuExchange>(a, b);
 }

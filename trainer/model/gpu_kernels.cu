@@ -35,8 +35,10 @@ __global__ void exchange_reduce_scatter_k(const T* x, const T* y, T* ga, T* gb, 
   GRID_STRIDE(i, rows * 2 * inner) {
     const int64_t r = i / (2 * inner), j = i % (2 * inner);
     const T v = from_float<T>(to_float(x[i]) + to_float(y[i]));
-    if (j < inner) ga[r * inner + j] = v;
-    else gb[r * inner + j - inner] = v;
+    if (j < inner)
+      ga[r * inner + j] = v;
+    else
+      gb[r * inner + j - inner] = v;
   }
 }
 
@@ -44,8 +46,10 @@ template <typename T>
 __global__ void exchange_split_k(const T* g, T* ga, T* gb, int64_t rows, int64_t inner) {
   GRID_STRIDE(i, rows * 2 * inner) {
     const int64_t r = i / (2 * inner), j = i % (2 * inner);
-    if (j < inner) ga[r * inner + j] = g[i];
-    else gb[r * inner + j - inner] = g[i];
+    if (j < inner)
+      ga[r * inner + j] = g[i];
+    else
+      gb[r * inner + j - inner] = g[i];
   }
 }
 
@@ -69,7 +73,8 @@ void find_nonfinite(const float* x, int64_t count, int32_t* flag, cudaStream_t s
 }
 
 void exchange_gather(const void* a, const void* b, void* out, Elem e, int64_t rows, int64_t inner, cudaStream_t s) {
-  dispatch(e, [&](auto t) { LAUNCH(exchange_gather_k, rows * 2 * inner, s, as(a, t), as(b, t), as(out, t), rows, inner); });
+  dispatch(
+      e, [&](auto t) { LAUNCH(exchange_gather_k, rows * 2 * inner, s, as(a, t), as(b, t), as(out, t), rows, inner); });
 }
 
 void exchange_reduce_scatter(const void* x, const void* y, void* ga, void* gb, Elem e, int64_t rows, int64_t inner,
@@ -80,9 +85,8 @@ void exchange_reduce_scatter(const void* x, const void* y, void* ga, void* gb, E
 }
 
 void exchange_split(const void* g, void* ga, void* gb, Elem e, int64_t rows, int64_t inner, cudaStream_t s) {
-  dispatch(e, [&](auto t) {
-    LAUNCH(exchange_split_k, rows * 2 * inner, s, as(g, t), as(ga, t), as(gb, t), rows, inner);
-  });
+  dispatch(e,
+           [&](auto t) { LAUNCH(exchange_split_k, rows * 2 * inner, s, as(g, t), as(ga, t), as(gb, t), rows, inner); });
 }
 
 void exchange_add_half(const void* mine, int half, const void* other, void* dst, Elem e, int64_t rows, int64_t inner,

@@ -1,7 +1,8 @@
 // The 2012 AlexNet on one rank: two towers, each with its own layers and flat parameter, gradient
 // and momentum buffers, exchanging activations at the inputs of conv3, fc6, fc7, fc8 and at the
 // logits (all-gather forward, reduce-scatter backward) through a TowerExchange. Built once for a
-// batch size, layout and placement; each step then only executes.
+// batch size, layout and placement; each step then only executes. Per-layer timing is the step
+// timer's (model/step_timer.h), which every layer reports to.
 #pragma once
 
 #include <array>
@@ -14,30 +15,31 @@
 
 #include "core/buffer.h"
 #include "layers/conv.h"
+#include "layers/softmax_loss.h"
+#include "model/exchange.h"
 #include "model/model_config.h"
 #include "model/params.h"
 #include "model/sgd.h"
-#include "layers/softmax_loss.h"
 
 namespace alexnet {
 
-class GpuTimer;
+class StepTimer;
 class TowerExchange;
 
 struct ModelOptions {
   ModelConfig config;
   int64_t batch = 128;
-  Layout layout = Layout::nhwc;  // activations; images use image_layout(layout)
+  Layout layout = Layout::nhwc;                             // activations; images use image_layout(layout)
   ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;  // conv2..conv5 (conv1 is direct)
-  Device device = Device::cpu();  // tower 0, and tower 1 unless tower1_device says otherwise
-  std::optional<Device> tower1_device;  // tower 1 on a GPU of its own (the 2012 split)
+  Device device = Device::cpu();                            // tower 0, and tower 1 unless tower1_device says otherwise
+  std::optional<Device> tower1_device;                      // tower 1 on a GPU of its own (the 2012 split)
   // On GPUs: fp32, tf32 (tensor cores in convolutions and matrix products) or bf16 (bf16
   // activations and their gradients; fp32 weights, gradients and update).
   Precision precision = Precision::fp32;
   uint64_t seed = 1;
   uint64_t rng_stream = 0;  // mixed into the dropout seeds: the rank, so ranks draw different masks
   InitRecipe init = InitRecipe::caffe;
-  double dropout = 0.5;  // 0: no dropout layers (for equivalence tests)
+  double dropout = 0.5;   // 0: no dropout layers (for equivalence tests)
   bool fuse_relu = true;  // conv1-5, fc6 and fc7 apply their ReLU in forward (one pass less each)
 };
 
@@ -79,7 +81,9 @@ class AlexNet {
   void forward();                    // images -> logits
   const Tensor& logits() const;      // (N, classes) on tower 0's device: tower 0's classes first
   void loss();                       // softmax cross-entropy on logits and labels, and its gradient
-  LossStats loss_stats() const;      // of the last loss() (on a GPU: waits for them, not for backward)
+  void score();                      // the same without the gradient (evaluation)
+  LossStats loss_stats() const;      // of the last loss() or score() (on a GPU: waits for them)
+  Tensor probabilities() const;      // (N, classes) f32 softmax of the last loss() or score()
   void l2_loss_grad();               // the gradient of 0.5 * sum(logits^2) (the seed's objective)
   void backward();                   // from the logits' gradient into every tower's gradients
   // Both towers; grad_scale multiplies the gradients (1/ranks turns summed gradients into means).
@@ -94,15 +98,10 @@ class AlexNet {
   const TowerParams& params(int tower) const;
   int64_t param_count() const;  // both towers
 
-  // Per-layer timing: when on, each step records the seconds spent in every row (a layer of both
-  // towers, an exchange, the loss, the update), forward and backward separately. On GPUs from CUDA
-  // events around each layer, read when the seconds are asked for (after the step); towers on
-  // two GPUs run side by side, so a row counts the slower tower.
-  void enable_timing(bool on) { timing_ = on; }
-  const std::vector<std::string>& timing_rows() const { return rows_; }
-  const std::vector<double>& forward_seconds() const;
-  const std::vector<double>& backward_seconds() const;
-  void clear_timing();
+  // Per-layer timing of steps (off until enabled): rows conv1, relu1, ..., exchange3, ...,
+  // exchange_logits, loss, update.
+  StepTimer& timer() { return *timer_; }
+  const StepTimer& timer() const { return *timer_; }
 
   // The dropout RNG positions (for checkpoints): one counter per dropout layer and tower.
   std::vector<uint64_t> rng_state() const;
@@ -111,33 +110,24 @@ class AlexNet {
   struct Tower;  // layers and activations of one tower (model.cpp)
 
  private:
-  int row(const std::string& name);
-  class Scope;
-  void collect_gpu_timing() const;
-  // Views of tower t's parameters and gradients of one layer.
-  Tensor weight(int t, const char* layer) const;
-  Tensor bias(int t, const char* layer) const;
-  Tensor weight_grad(int t, const char* layer) const;
-  Tensor bias_grad(int t, const char* layer) const;
+  void build_batch();
+  std::unique_ptr<Tower> build_tower(int t);
+  void gather(const char* row, const TowerPair& halves, const TowerPair& gathered);
+  void reduce_scatter(const char* row, const TowerPair& gathered_grads, const TowerPair& half_grads);
+  void gather_features();   // exchange6: pool5 in (C, H, W) order, gathered for fc6
+  void scatter_features();  // its backward
+  void ready(int tower, const char* layer);
 
   ModelOptions opt_;
   std::array<Device, kTowers> dev_;
-  std::vector<std::string> rows_;
-  mutable std::vector<double> fwd_s_, bwd_s_;
-  std::unique_ptr<GpuTimer> gpu_timer_;  // towers on GPUs
-  struct Span {
-    int row, tower;
-    bool backward;
-  };
-  mutable std::vector<Span> spans_;  // timed on the GPUs this step, not yet collected
-  bool timing_ = false;
+  std::unique_ptr<StepTimer> timer_;
   GradReadyHook grad_ready_;
 
   std::unique_ptr<TowerExchange> exchange_;
   std::array<std::unique_ptr<Tower>, kTowers> towers_;
   std::array<TowerParams, kTowers> params_;
-  OwnedTensor images_;   // (N, 3, S, S) where the caller writes (host; pinned for GPUs)
-  OwnedTensor labels_;   // (N) likewise
+  OwnedTensor images_;                           // (N, 3, S, S) where the caller writes (host; pinned for GPUs)
+  OwnedTensor labels_;                           // (N) likewise
   std::array<OwnedTensor, kTowers> images_dev_;  // (N, 3, S, S) on each tower's GPU ([1] empty when shared)
   std::array<OwnedTensor, kTowers> images_f32_;  // (N, 3, S, S) fp32 on the GPU before conversion (bf16 only)
   OwnedTensor labels_dev_;                       // (N) on tower 0's GPU
@@ -145,9 +135,8 @@ class AlexNet {
   Tensor loss_labels_;                           // what the loss reads
   // Gathered activations; one tensor serves both towers when the exchange is shared.
   std::array<OwnedTensor, kTowers> g3_, g6_, g7_, g8_;  // (N, 2*C2, H, W), (N, 2*F5), (N, 2*F), (N, 2*F)
-  OwnedTensor logits_, dlogits_;                         // (N, classes)
+  OwnedTensor logits_, dlogits_;                        // (N, classes)
   std::unique_ptr<SoftmaxLoss> loss_;
-  int r_g3_, r_g6_, r_g7_, r_g8_, r_logits_, r_loss_, r_update_;
 };
 
 }  // namespace alexnet

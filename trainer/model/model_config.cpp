@@ -51,18 +51,19 @@ std::vector<ArchRow> architecture(const ModelConfig& m) {
     if (s > 1) op << "/" << s;
     if (p) op << " pad " << p;
     op << " + ReLU";
-    rows.push_back({"conv" + std::to_string(layer), op.str(), Shape{out_c, h, h},
-                    Shape{kTowers * out_c, h, h}, kTowers * params_tower, flops, ""});
+    rows.push_back({"conv" + std::to_string(layer), op.str(), Shape{out_c, h, h}, Shape{kTowers * out_c, h, h},
+                    kTowers * params_tower, flops, ""});
     in_c = out_c;
   };
   auto norm = [&](int layer) {
-    rows.push_back({"norm" + std::to_string(layer), std::string("LRN ") + (m.lrn.convention == LrnConvention::paper ? "(paper)" : "(caffe)"),
+    rows.push_back({"norm" + std::to_string(layer),
+                    std::string("LRN ") + (m.lrn.convention == LrnConvention::paper ? "(paper)" : "(caffe)"),
                     Shape{in_c, h, h}, Shape{kTowers * in_c, h, h}, 0, 0, ""});
   };
   auto pool_row = [&](int layer) {
     h = Conv::output_size(h, pool.kernel, pool.stride, pool.pad);
-    rows.push_back({"pool" + std::to_string(layer), "max pool 3x3/2", Shape{in_c, h, h},
-                    Shape{kTowers * in_c, h, h}, 0, 0, ""});
+    rows.push_back(
+        {"pool" + std::to_string(layer), "max pool 3x3/2", Shape{in_c, h, h}, Shape{kTowers * in_c, h, h}, 0, 0, ""});
   };
   auto gather = [&](const std::string& what, const Shape& result) {
     std::ostringstream os;

@@ -26,13 +26,13 @@ struct ModelConfig {
 };
 
 struct ArchRow {
-  std::string name;     // conv1, norm1, pool1, ..., fc8
-  std::string op;       // "conv 11x11/4 + ReLU", "LRN", "max pool 3/2", ...
-  Shape tower_output;   // per image: (C, H, W) or (F)
-  Shape whole_output;   // both towers
-  int64_t params = 0;   // both towers
-  double flops = 0;     // forward, per image, both towers (2 x multiply-adds of conv and fc)
-  std::string exchange; // what the towers exchange at this layer's output ("" when nothing)
+  std::string name;      // conv1, norm1, pool1, ..., fc8
+  std::string op;        // "conv 11x11/4 + ReLU", "LRN", "max pool 3/2", ...
+  Shape tower_output;    // per image: (C, H, W) or (F)
+  Shape whole_output;    // both towers
+  int64_t params = 0;    // both towers
+  double flops = 0;      // forward, per image, both towers (2 x multiply-adds of conv and fc)
+  std::string exchange;  // what the towers exchange at this layer's output ("" when nothing)
 };
 
 std::vector<ArchRow> architecture(const ModelConfig& m);

@@ -63,8 +63,8 @@ void init_params(TowerParams& p, InitRecipe recipe, uint64_t seed, int tower) {
   OwnedTensor host(Shape{p.layout.total()}, Device::cpu());
   float* v = host->f32();
   for (const auto& e : p.layout.entries()) {
-    const bool biased = e.layer == "conv2" || e.layer == "conv4" || e.layer == "conv5" ||
-                        e.layer == "fc6" || e.layer == "fc7";
+    const bool biased =
+        e.layer == "conv2" || e.layer == "conv4" || e.layer == "conv5" || e.layer == "fc6" || e.layer == "fc7";
     if (e.is_bias) {
       const float b = biased ? (recipe == InitRecipe::caffe ? 0.1f : 1.0f) : 0.0f;
       std::fill_n(v + e.offset, e.numel(), b);

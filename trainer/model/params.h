@@ -20,8 +20,8 @@ const char* init_recipe_name(InitRecipe r);
 struct ParamEntry {
   std::string layer;  // "conv1", ..., "fc8"
   bool is_bias = false;
-  Shape shape;        // weights (O, I, K, K) or (O, I); bias (O)
-  int64_t offset = 0; // in floats, within the flat buffer
+  Shape shape;         // weights (O, I, K, K) or (O, I); bias (O)
+  int64_t offset = 0;  // in floats, within the flat buffer
   int64_t numel() const { return shape.numel(); }
 };
 

@@ -19,8 +19,7 @@ double LrSchedule::peak() const {
 
 double LrSchedule::at(int64_t step) const {
   double lr = peak();
-  if (warmup_steps > 0 && step < warmup_steps)
-    lr *= static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
+  if (warmup_steps > 0 && step < warmup_steps) lr *= static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
   for (int64_t s : decay_steps)
     if (step >= s) lr *= gamma;
   return lr;
@@ -49,12 +48,13 @@ int64_t epoch_start_step(double epoch, int64_t samples, int64_t global_batch) {
   return static_cast<int64_t>(std::ceil(static_cast<long double>(epoch) * samples / global_batch));
 }
 
-void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentum, double lr,
-                const SgdConfig& c, float grad_scale) {
+void sgd_update(const Tensor& values, const Tensor& grads, const Tensor& momentum, double lr, const SgdConfig& c,
+                float grad_scale) {
   ALEXNET_CHECK(values.shape == grads.shape && values.shape == momentum.shape,
                 "sgd_update: shapes differ: " << values.str() << ", " << grads.str() << ", " << momentum.str());
-  ALEXNET_CHECK(values.device == grads.device && values.device == momentum.device,
-                "sgd_update: buffers on different devices: " << values.str() << ", " << grads.str() << ", " << momentum.str());
+  ALEXNET_CHECK(
+      values.device == grads.device && values.device == momentum.device,
+      "sgd_update: buffers on different devices: " << values.str() << ", " << grads.str() << ", " << momentum.str());
   float* w = values.f32();
   const float* g = grads.f32();
   float* v = momentum.f32();

@@ -22,7 +22,7 @@ Cluster Cluster::from(MPI_Comm world) {
   MPI_CHECK(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, c.rank, MPI_INFO_NULL, &local));
   MPI_CHECK(MPI_Comm_rank(local, &c.local_rank));
   MPI_CHECK(MPI_Comm_size(local, &c.local_size));
-  MPI_Comm_free(&local);
+  MPI_CHECK(MPI_Comm_free(&local));
   return c;
 }
 

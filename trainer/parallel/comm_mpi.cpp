@@ -6,9 +6,9 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.h"
 #include "parallel/comm.h"
 #include "parallel/mpi_check.h"
-#include "core/clock.h"
 #include "parallel/watchdog.h"
 
 namespace alexnet {
@@ -111,8 +111,10 @@ class MpiCommunicator final : public Communicator {
       std::lock_guard<std::mutex> lock(busy_m_);
       busy_s_ += now_seconds() - t0;
     };
-    if (worker_) worker_->post(job);
-    else job();
+    if (worker_)
+      worker_->post(job);
+    else
+      job();
   }
 
   void wait() override {

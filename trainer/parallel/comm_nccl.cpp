@@ -9,8 +9,8 @@
 
 #include <vector>
 
-#include "parallel/comm.h"
 #include "core/gpu.h"
+#include "parallel/comm.h"
 #include "parallel/mpi_check.h"
 
 namespace alexnet {
@@ -60,8 +60,8 @@ class NcclCommunicator final : public Communicator {
     }
     const Span& span = spans_[timed_++];
     CUDA_CHECK(cudaEventRecord(span.start, stream_));
-    NCCL_CHECK(ncclAllReduce(slice.data, slice.data, static_cast<size_t>(slice.numel()), ncclFloat, ncclSum,
-                             comm_, stream_));
+    NCCL_CHECK(
+        ncclAllReduce(slice.data, slice.data, static_cast<size_t>(slice.numel()), ncclFloat, ncclSum, comm_, stream_));
     CUDA_CHECK(cudaEventRecord(span.stop, stream_));
   }
 

@@ -7,8 +7,8 @@
 #include "core/gpu.h"
 #include "model/gpu_kernels.h"
 #endif
-#include "parallel/mpi_check.h"
 #include "core/clock.h"
+#include "parallel/mpi_check.h"
 #include "parallel/watchdog.h"
 
 #include <sstream>
@@ -58,8 +58,8 @@ DataParallel::DataParallel(AlexNet& net, const Cluster& cluster, const DataParal
       // deadlock when their kernels interleave differently on different ranks.
       for (int t = 0; t < AlexNet::kTowers; ++t) {
         if (t == 1 && net.device(1) == net.device(0)) break;
-        comms_[static_cast<size_t>(t)] = make_nccl_communicator(
-            cluster_.world, net.device(t).index, gpu::stream(net.device(t)));
+        comms_[static_cast<size_t>(t)] =
+            make_nccl_communicator(cluster_.world, net.device(t).index, gpu::stream(net.device(t)));
       }
 #endif
     } else {
@@ -75,21 +75,23 @@ DataParallel::DataParallel(AlexNet& net, const Cluster& cluster, const DataParal
 
 DataParallel::~DataParallel() { net_.set_grad_ready_hook(nullptr); }
 
-void DataParallel::broadcast_params() {
-  if (cluster_.alone()) return;
+void broadcast_params(AlexNet& net, const Cluster& c) {
+  if (c.alone()) return;
   WatchScope watch("broadcast of rank 0's weights");
   for (int t = 0; t < AlexNet::kTowers; ++t)
-    for (const Tensor& stored : {net_.params(t).all_values(), net_.params(t).all_momentum()}) {
+    for (const Tensor& stored : {net.params(t).all_values(), net.params(t).all_momentum()}) {
       OwnedTensor staging;  // GPU towers: through host memory (start-up and resume only)
       const Tensor v = host_view(stored, staging);
       for (int64_t done = 0; done < v.numel();) {
         const int chunk = static_cast<int>(std::min<int64_t>(v.numel() - done, 1 << 30));
-        MPI_CHECK(MPI_Bcast(v.f32() + done, chunk, MPI_FLOAT, 0, cluster_.world));
+        MPI_CHECK(MPI_Bcast(v.f32() + done, chunk, MPI_FLOAT, 0, c.world));
         done += chunk;
       }
       if (v.data != stored.data) copy(stored, v);
     }
 }
+
+void DataParallel::broadcast_params() { alexnet::broadcast_params(net_, cluster_); }
 
 Tensor DataParallel::slice(int tower, const Bucket& b) const {
   return net_.params(tower).grads.tensor(Shape{b.count}, Layout::nchw, DType::f32,
@@ -119,7 +121,8 @@ void DataParallel::launch(int tower, size_t bucket) {
   if (opt_.check_finite && net_.on_gpu()) {
     flag_nonfinite_on_gpu(tower, b);
   } else if (opt_.check_finite && nonfinite_layer_.empty()) {
-    nonfinite_layer_ = first_nonfinite_layer(net_.params(tower).layout, net_.params(tower).all_grads(), b.offset, b.count);
+    nonfinite_layer_ =
+        first_nonfinite_layer(net_.params(tower).layout, net_.params(tower).all_grads(), b.offset, b.count);
     if (!nonfinite_layer_.empty()) nonfinite_tower_ = tower;
   }
   if (!cluster_.alone()) {
@@ -195,8 +198,7 @@ void DataParallel::flag_nonfinite_on_gpu(int tower, const Bucket& b) {
   for (size_t i = 0; i < entries; ++i) {
     const ParamEntry& e = layout.entries()[i];
     const int64_t lo = std::max(e.offset, b.offset), hi = std::min(e.offset + e.numel(), b.offset + b.count);
-    if (lo < hi)
-      gpu::find_nonfinite(grads.f32() + lo, hi - lo, static_cast<int32_t*>(flags.data()) + i, stream);
+    if (lo < hi) gpu::find_nonfinite(grads.f32() + lo, hi - lo, static_cast<int32_t*>(flags.data()) + i, stream);
   }
 #else
   (void)tower, (void)b;
@@ -209,9 +211,8 @@ void DataParallel::read_nonfinite_flags() {
     if (flags.bytes() == 0 || !flags_cleared_[static_cast<size_t>(t)]) continue;
     flags_cleared_[static_cast<size_t>(t)] = false;
     OwnedTensor staging;
-    const Tensor host = host_view(flags.tensor(Shape{static_cast<int64_t>(flags.bytes() / sizeof(int32_t))},
-                                               Layout::nchw, DType::i32),
-                                  staging);
+    const Tensor host = host_view(
+        flags.tensor(Shape{static_cast<int64_t>(flags.bytes() / sizeof(int32_t))}, Layout::nchw, DType::i32), staging);
     const auto& entries = net_.params(t).layout.entries();
     for (size_t i = 0; i < entries.size() && nonfinite_layer_.empty(); ++i)
       if (host.i32()[i]) {

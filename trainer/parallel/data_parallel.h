@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "model/model.h"
 #include "parallel/cluster.h"
 #include "parallel/comm.h"
-#include "model/model.h"
 
 namespace alexnet {
 
@@ -24,7 +24,7 @@ struct DataParallelOptions {
 };
 
 struct Bucket {
-  int64_t offset = 0, count = 0;  // floats in a tower's flat gradient buffer
+  int64_t offset = 0, count = 0;    // floats in a tower's flat gradient buffer
   std::vector<std::string> layers;  // in backward order
 };
 
@@ -59,7 +59,9 @@ class DataParallel {
   double gpu_allreduce_seconds();
 
   // Testing aid: called on a bucket of this rank's gradients just before it is checked and sent.
-  void set_bucket_hook(std::function<void(int tower, const Bucket&, const Tensor&)> hook) { bucket_hook_ = std::move(hook); }
+  void set_bucket_hook(std::function<void(int tower, const Bucket&, const Tensor&)> hook) {
+    bucket_hook_ = std::move(hook);
+  }
 
  private:
   void on_grad_ready(int tower, const std::string& layer);
@@ -75,17 +77,20 @@ class DataParallel {
   std::vector<Bucket> buckets_;
   std::unique_ptr<CommWorker> worker_;
   std::array<std::unique_ptr<Communicator>, AlexNet::kTowers> comms_;
-  std::vector<std::string> layer_order_;                  // layers in the buffer's (backward) order
-  std::array<size_t, AlexNet::kTowers> next_bucket_{};    // first bucket not started
-  std::array<size_t, AlexNet::kTowers> started_layers_{}; // layers covered by started buckets
-  std::array<size_t, AlexNet::kTowers> layers_done_{};    // layers of the current backward
+  std::vector<std::string> layer_order_;                   // layers in the buffer's (backward) order
+  std::array<size_t, AlexNet::kTowers> next_bucket_{};     // first bucket not started
+  std::array<size_t, AlexNet::kTowers> started_layers_{};  // layers covered by started buckets
+  std::array<size_t, AlexNet::kTowers> layers_done_{};     // layers of the current backward
   int64_t step_ = 0;
-  std::string nonfinite_layer_;                           // of the current step
+  std::string nonfinite_layer_;  // of the current step
   int nonfinite_tower_ = -1;
   std::function<void(int, const Bucket&, const Tensor&)> bucket_hook_;
-  std::array<Buffer, AlexNet::kTowers> gpu_flags_;    // (entries) int32 on the tower's GPU: NaN/Inf seen
+  std::array<Buffer, AlexNet::kTowers> gpu_flags_;      // (entries) int32 on the tower's GPU: NaN/Inf seen
   std::array<bool, AlexNet::kTowers> flags_cleared_{};  // flags zeroed for the current step
 };
+
+// Rank 0's weights and momentum to every rank (collective; through host memory for GPU towers).
+void broadcast_params(AlexNet& net, const Cluster& c);
 
 // The first entry (in buffer order) of `layout` with a NaN or Inf in [offset, offset + count) of
 // grads; "" if none. Parallel.

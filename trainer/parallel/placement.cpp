@@ -22,7 +22,7 @@ bool gpus_per_rank(const Cluster& c) {
   unsigned long long lo = 0, hi = 0;
   MPI_CHECK(MPI_Allreduce(&mine, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, local));
   MPI_CHECK(MPI_Allreduce(&mine, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, local));
-  MPI_Comm_free(&local);
+  MPI_CHECK(MPI_Comm_free(&local));
   return lo != hi;
 }
 
@@ -33,8 +33,8 @@ std::array<Device, 2> place_towers(const std::string& text, int local_rank, int 
   if (text == "auto" || text == "cuda" || text == "gpu") {
     ALEXNET_CHECK(gpus > 0, what << ": this node has no GPU the job can use");
     if (gpus >= 2 * local_size) return {Device::cuda(2 * local_rank), Device::cuda(2 * local_rank + 1)};
-    ALEXNET_CHECK(gpus >= local_size, what << ": " << local_size << " ranks on this node but only " << gpus
-                                           << " GPU" << (gpus == 1 ? "" : "s") << " (each rank needs one or two)");
+    ALEXNET_CHECK(gpus >= local_size, what << ": " << local_size << " ranks on this node but only " << gpus << " GPU"
+                                           << (gpus == 1 ? "" : "s") << " (each rank needs one or two)");
     return {Device::cuda(local_rank), Device::cuda(local_rank)};
   }
   std::array<Device, 2> d;
@@ -50,7 +50,7 @@ std::array<Device, 2> place_towers(const std::string& text, int local_rank, int 
   ALEXNET_CHECK(d[0].is_cpu() == d[1].is_cpu(), what << ": both towers on the CPU or both on GPUs");
   for (const Device& x : d)
     ALEXNET_CHECK(x.is_cpu() || x.index < gpus, what << ": there is no " << x.str() << " (this process sees " << gpus
-                                                      << " GPU" << (gpus == 1 ? "" : "s") << ")");
+                                                     << " GPU" << (gpus == 1 ? "" : "s") << ")");
   return d;
 }
 

@@ -8,9 +8,9 @@
 #include <sstream>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "parallel/mpi_check.h"
-#include "core/clock.h"
 
 namespace alexnet {
 
@@ -66,12 +66,14 @@ void Watchdog::State::run() {
 
 void Watchdog::State::fire(const std::string& what, double waited) {
   std::ostringstream me;
-  me << "rank " << cluster.rank << ": " << (waited > 0 ? "waiting for " : "") ;
-  if (waited > 0) me << static_cast<int>(waited) << " s in " << what;
-  else me << what;
+  me << "rank " << cluster.rank << ": " << (waited > 0 ? "waiting for " : "");
   if (waited > 0)
-    LOG_ERROR << "stall: no progress for " << static_cast<int>(waited) << " s in " << what
-              << " (--timeout " << timeout_s << "): another rank died or hangs; reporting to rank 0";
+    me << static_cast<int>(waited) << " s in " << what;
+  else
+    me << what;
+  if (waited > 0)
+    LOG_ERROR << "stall: no progress for " << static_cast<int>(waited) << " s in " << what << " (--timeout "
+              << timeout_s << "): another rank died or hangs; reporting to rank 0";
   if (!cluster.root()) {
     char buf[kReportLen] = {};
     std::snprintf(buf, sizeof buf, "%s", me.str().c_str());
@@ -108,12 +110,14 @@ void Watchdog::State::fire(const std::string& what, double waited) {
   }
   std::ostringstream silent, heard;
   for (int r = 0; r < cluster.size; ++r) {
-    if (reports[static_cast<size_t>(r)].empty()) silent << (silent.tellp() > 0 ? ", " : "") << r;
-    else heard << "\n  " << reports[static_cast<size_t>(r)];
+    if (reports[static_cast<size_t>(r)].empty())
+      silent << (silent.tellp() > 0 ? ", " : "") << r;
+    else
+      heard << "\n  " << reports[static_cast<size_t>(r)];
   }
   LOG_ERROR << "stall: ending the job. Silent (dead or hung) rank(s): "
-            << (silent.tellp() > 0 ? silent.str() : std::string("none: every rank reported")) << ". Reports:"
-            << heard.str();
+            << (silent.tellp() > 0 ? silent.str() : std::string("none: every rank reported"))
+            << ". Reports:" << heard.str();
   MPI_Abort(MPI_COMM_WORLD, 3);
   std::abort();  // MPI_Abort does not return
 }
@@ -158,6 +162,11 @@ WatchScope::WatchScope(const std::string& what) : w_(Watchdog::current()) {
 
 WatchScope::~WatchScope() {
   if (w_) w_->end(id_);
+}
+
+std::unique_ptr<Watchdog> start_watchdog(const Cluster& c, double timeout_s) {
+  if (c.alone() || timeout_s <= 0) return nullptr;
+  return std::make_unique<Watchdog>(c, timeout_s);
 }
 
 }  // namespace alexnet

@@ -30,6 +30,10 @@ class Watchdog {
   std::unique_ptr<State> s_;
 };
 
+// The watchdog of a job of several ranks with a timeout; nullptr for a lone rank or timeout 0
+// (nothing to watch). Collective.
+std::unique_ptr<Watchdog> start_watchdog(const Cluster& c, double timeout_s);
+
 // Marks the enclosing block as waiting in a collective (no-op without a watchdog).
 class WatchScope {
  public:

@@ -11,10 +11,10 @@
 #include <regex>
 
 #include "core/host.h"
-#include "run/environment.h"
-#include "io/h5_util.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "io/h5_util.h"
+#include "run/environment.h"
 
 namespace fs = std::filesystem;
 
@@ -132,8 +132,7 @@ TrainState load_checkpoint(const std::string& path, AlexNet& net) {
     std::string format;
     try {
       format = h5::attr_str(f, "format");
-    } catch (const Error&) {
-    }
+    } catch (const Error&) {}
     if (format != kFormat) throw Error("not an alexnet-mpi checkpoint");
     const int64_t version = h5::attr_i64(f, "format_version");
     if (version != kFormatVersion)

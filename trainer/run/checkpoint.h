@@ -13,10 +13,10 @@
 namespace alexnet {
 
 struct TrainState {
-  int64_t step = 0;          // updates done
-  int64_t samples_seen = 0;  // global data position (samples consumed by all ranks)
-  int64_t dataset_size = 0;  // samples per epoch (0: unknown)
-  std::vector<uint64_t> rng; // dropout counters (AlexNet::rng_state)
+  int64_t step = 0;           // updates done
+  int64_t samples_seen = 0;   // global data position (samples consumed by all ranks)
+  int64_t dataset_size = 0;   // samples per epoch (0: unknown)
+  std::vector<uint64_t> rng;  // dropout counters (AlexNet::rng_state)
   double epoch() const { return dataset_size ? static_cast<double>(samples_seen) / dataset_size : 0.0; }
 };
 

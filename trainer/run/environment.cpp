@@ -30,8 +30,7 @@ std::string nccl_version() {
   int v = 0;
   if (ncclGetVersion(&v) != ncclSuccess) return "NCCL (version unknown)";
   // NCCL >= 2.9: major*10000 + minor*100 + patch.
-  return "NCCL " + std::to_string(v / 10000) + "." + std::to_string((v % 10000) / 100) + "." +
-         std::to_string(v % 100);
+  return "NCCL " + std::to_string(v / 10000) + "." + std::to_string((v % 10000) / 100) + "." + std::to_string(v % 100);
 #else
   return "";
 #endif

@@ -14,11 +14,21 @@ std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -68,8 +78,10 @@ JsonWriter& JsonWriter::end_array() {
 
 JsonWriter& JsonWriter::value(const std::string& key, double v) {
   key_prefix(key);
-  if (std::isfinite(v)) os_ << std::setprecision(10) << v;
-  else os_ << "null";
+  if (std::isfinite(v))
+    os_ << std::setprecision(10) << v;
+  else
+    os_ << "null";
   return *this;
 }
 

@@ -1,85 +1,44 @@
-// The training loop (see train.h).
+// The training loop (see train.h): a Trainer owns one run's data, data parallelism, state and log
+// window; run() is the loop, each part of a step a function of its own.
 #include "run/train.h"
 
 #include <mpi.h>
 
 #include <cmath>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
-#include <regex>
 #include <sstream>
 
 #include "core/log.h"
 #include "io/loader.h"
 #include "io/synthetic.h"
+#include "model/step_timer.h"
 #include "parallel/mpi_check.h"
 #include "parallel/signals.h"
 #include "parallel/watchdog.h"
+#include "run/input.h"
 #include "run/stats.h"
 
 namespace alexnet {
 
 RunPlan plan_run(const TrainConfig& cfg, int64_t dataset_size, int64_t global_batch) {
-  ALEXNET_CHECK(dataset_size >= global_batch, "the data set holds " << dataset_size << " samples, fewer than one global batch ("
-                                                                     << global_batch << ")");
+  ALEXNET_CHECK(dataset_size >= global_batch, "the data set holds " << dataset_size
+                                                                    << " samples, fewer than one global batch ("
+                                                                    << global_batch << ")");
   RunPlan p;
   p.dataset_size = dataset_size;
   p.steps_per_epoch = static_cast<double>(dataset_size) / static_cast<double>(global_batch);
   p.steps = cfg.epochs > 0 ? epoch_start_step(cfg.epochs, dataset_size, global_batch) : cfg.steps;
   ALEXNET_CHECK(p.steps >= 1, "a run of " << p.steps << " steps");
   p.lr = cfg.lr;
-  for (int64_t e : cfg.lr_step_epochs) p.lr.decay_steps.push_back(epoch_start_step(static_cast<double>(e), dataset_size, global_batch));
+  for (int64_t e : cfg.lr_step_epochs)
+    p.lr.decay_steps.push_back(epoch_start_step(static_cast<double>(e), dataset_size, global_batch));
   std::sort(p.lr.decay_steps.begin(), p.lr.decay_steps.end());
   return p;
 }
 
-const std::vector<std::string>& Phases::names() {
-  static const std::vector<std::string> n = {"data", "forward", "backward", "all-reduce", "all-reduce exposed",
-                                             "update", "step"};
-  return n;
-}
-
-std::vector<double> Phases::values() const { return {data, forward, backward, allreduce, exposed, update, step}; }
-
-Phases& Phases::operator+=(const Phases& o) {
-  data += o.data, forward += o.forward, backward += o.backward, allreduce += o.allreduce;
-  exposed += o.exposed, update += o.update, step += o.step;
-  return *this;
-}
-
-Phases Phases::scaled(double f) const {
-  return {data * f, forward * f, backward * f, allreduce * f, exposed * f, update * f, step * f};
-}
-
-void print_across_ranks(const Cluster& c, const std::string& title, const std::vector<std::string>& rows,
-                        const std::vector<double>& values, double unit_scale, const char* unit) {
-  const std::vector<double> all = gather_to_root(c, values);
-  if (!c.root()) return;
-  std::printf("%s\n%-22s %10s %10s %10s  %s\n", title.c_str(), "", "min", "median", "max", "slowest rank");
-  for (size_t k = 0; k < rows.size(); ++k) {
-    std::vector<double> v;
-    int slowest = 0;
-    for (int r = 0; r < c.size; ++r) {
-      v.push_back(all[static_cast<size_t>(r) * rows.size() + k]);
-      if (v.back() > v[static_cast<size_t>(slowest)]) slowest = r;
-    }
-    const Summary s = summarize(v);
-    std::printf("%-22s %10.2f %10.2f %10.2f  %d  (%s)\n", rows[k].c_str(), s.min * unit_scale, s.median * unit_scale,
-                s.max * unit_scale, slowest, unit);
-  }
-}
-
 namespace {
-
-// Sums loss statistics over the ranks (every rank gets the total).
-LossStats sum_over_ranks(const Cluster& c, LossStats s) {
-  if (c.alone()) return s;
-  WatchScope watch("the sum of the losses for the log");
-  double v[4] = {s.loss, static_cast<double>(s.top1), static_cast<double>(s.top5), static_cast<double>(s.count)};
-  MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_DOUBLE, MPI_SUM, c.world);
-  return {v[0], static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]), static_cast<int64_t>(v[3])};
-}
 
 constexpr const char* kLayers[] = {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"};
 
@@ -87,6 +46,15 @@ int layer_index(const std::string& layer) {
   for (int i = 0; i < 8; ++i)
     if (layer == kLayers[i]) return i;
   return -1;
+}
+
+// Sums loss statistics over the ranks (every rank gets the total).
+LossStats sum_over_ranks(const Cluster& c, LossStats s) {
+  if (c.alone()) return s;
+  WatchScope watch("the sum of the losses for the log");
+  double v[4] = {s.loss, static_cast<double>(s.top1), static_cast<double>(s.top5), static_cast<double>(s.count)};
+  MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_DOUBLE, MPI_SUM, c.world));
+  return {v[0], static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]), static_cast<int64_t>(v[3])};
 }
 
 struct Agreement {
@@ -102,7 +70,7 @@ Agreement agree(const Cluster& c, int64_t step, bool loss_bad, const CommTimes& 
     std::copy(mine, mine + 4, all.begin());
   } else {
     WatchScope watch("the end-of-step agreement of step " + std::to_string(step + 1));
-    MPI_Allgather(mine, 4, MPI_INT, all.data(), 4, MPI_INT, c.world);
+    MPI_CHECK(MPI_Allgather(mine, 4, MPI_INT, all.data(), 4, MPI_INT, c.world));
   }
   Agreement a;
   std::ostringstream os;
@@ -110,7 +78,7 @@ Agreement agree(const Cluster& c, int64_t step, bool loss_bad, const CommTimes& 
     const int* v = &all[4 * static_cast<size_t>(r)];
     a.signal = std::max(a.signal, v[3]);
     if (!v[0] && v[1] < 0) continue;
-    os << (a.nonfinite.empty() && os.tellp() == 0 ? "" : "; ") << "rank " << r << ": ";
+    os << (os.tellp() == 0 ? "" : "; ") << "rank " << r << ": ";
     if (v[0]) os << "the loss is NaN/Inf" << (v[1] >= 0 ? ", " : "");
     if (v[1] >= 0) os << "the first NaN/Inf gradient (backward order) is in " << kLayers[v[1]] << " of tower " << v[2];
   }
@@ -118,7 +86,8 @@ Agreement agree(const Cluster& c, int64_t step, bool loss_bad, const CommTimes& 
   return a;
 }
 
-// Rank 0 loads the checkpoint; every rank gets its weights, momentum and state.
+// Rank 0 loads the checkpoint; every rank gets its weights, momentum and state. Returns what was
+// loaded ("" when there was nothing to resume from).
 std::string resume_everywhere(const TrainConfig& cfg, AlexNet& net, DataParallel& dp, TrainState* st) {
   const Cluster& c = dp.cluster();
   const std::string what = cfg.resume == "auto" ? cfg.checkpoint_dir : cfg.resume;
@@ -135,262 +104,373 @@ std::string resume_everywhere(const TrainConfig& cfg, AlexNet& net, DataParallel
       "rank 0 to read the checkpoint");
   if (c.alone()) return loaded;
   int64_t v[4] = {st->step, st->samples_seen, st->dataset_size, loaded.empty() ? 0 : 1};
-  MPI_Bcast(v, 4, MPI_INT64_T, 0, c.world);
+  MPI_CHECK(MPI_Bcast(v, 4, MPI_INT64_T, 0, c.world));
   if (v[3] == 0) return "";
   st->step = v[0], st->samples_seen = v[1], st->dataset_size = v[2];
   st->rng = net.rng_state();
   uint64_t n = st->rng.size();
-  MPI_Bcast(&n, 1, MPI_UINT64_T, 0, c.world);
+  MPI_CHECK(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, c.world));
   st->rng.resize(n);
-  MPI_Bcast(st->rng.data(), static_cast<int>(n), MPI_UINT64_T, 0, c.world);
+  MPI_CHECK(MPI_Bcast(st->rng.data(), static_cast<int>(n), MPI_UINT64_T, 0, c.world));
   net.set_rng_state(st->rng);
   dp.broadcast_params();
   return c.root() ? loaded : "(rank 0's)";
 }
 
-}  // namespace
-
-TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) {
-  const ModelOptions& mo = net.options();
-  const int64_t batch = mo.batch, global_batch = batch * cluster.size;
-  const int64_t data_classes = cfg.data_classes > 0 ? cfg.data_classes : mo.config.classes;
-  ALEXNET_CHECK(data_classes <= mo.config.classes,
-                "--data-classes " << data_classes << " exceeds the model's " << mo.config.classes << " classes");
-  SyntheticDataset data(cfg.synthetic_samples, data_classes, mo.config.input_size, mo.seed);
-  std::shared_ptr<const ShardReader> shards;
-  if (!cfg.data.empty()) {  // every rank opens and checks the shard set
+// What a run reads: a shard set through the loader (every rank opens and checks it), or the
+// synthetic set. batch() gives this rank's slice of the global batch at a stream position.
+class TrainData {
+ public:
+  TrainData(const TrainConfig& cfg, const AlexNet& net, const Cluster& c)
+      : cfg_(cfg),
+        net_(net),
+        rank_(c.rank),
+        classes_(synthetic_classes(cfg, net)),
+        synthetic_(cfg.synthetic_samples, classes_, net.options().config.input_size, net.options().seed),
+        images_(net.images().shape, Device::cpu(), net.images().layout, DType::f32, /*pinned=*/net.on_gpu()),
+        labels_(net.labels().shape, Device::cpu(), Layout::nchw, DType::i32, /*pinned=*/net.on_gpu()) {
+    const int64_t model_classes = net.options().config.classes;
+    if (cfg.data.empty()) return;
     const ShardIndex ix = ShardIndex::load(cfg.data);
-    ALEXNET_CHECK(ix.num_classes <= mo.config.classes, cfg.data << " has " << ix.num_classes << " classes, the model "
-                                                                 << mo.config.classes << " (--classes)");
-    shards = std::make_shared<const ShardReader>(ix);
+    ALEXNET_CHECK(ix.num_classes <= model_classes,
+                  cfg.data << " has " << ix.num_classes << " classes, the model " << model_classes << " (--classes)");
+    shards_ = std::make_shared<const ShardReader>(ix);
   }
-  const int64_t dataset_size = shards ? shards->index().num_samples : data.size();
-  TrainResult res;
-  res.plan = plan_run(cfg, dataset_size, global_batch);
-  const RunPlan& plan = res.plan;
-  {
+
+  int64_t size() const { return shards_ ? shards_->index().num_samples : synthetic_.size(); }
+
+  // The synthetic set's classes: --data-classes, or all of the model's.
+  static int64_t synthetic_classes(const TrainConfig& cfg, const AlexNet& net) {
+    const int64_t model_classes = net.options().config.classes;
+    const int64_t k = cfg.data_classes > 0 ? cfg.data_classes : model_classes;
+    ALEXNET_CHECK(k <= model_classes, "--data-classes " << k << " exceeds the model's " << model_classes << " classes");
+    return k;
+  }
+
+  std::string describe() const {
     std::ostringstream os;
-    os << "train: data: ";
-    if (shards) os << cfg.data << " (" << dataset_size << " images of " << shards->index().num_classes << " classes)";
-    else os << "synthetic, in memory (" << dataset_size << " images of " << data_classes << " classes)";
-    os << "; an epoch is " << plan.steps_per_epoch << " steps of the global batch " << global_batch << "; "
-       << plan.steps << " steps (" << static_cast<double>(plan.steps) / plan.steps_per_epoch << " epochs); "
-       << plan.lr.str();
-    if (!cfg.lr_step_epochs.empty()) {
+    if (shards_)
+      os << cfg_.data << " (" << size() << " images of " << shards_->index().num_classes << " classes)";
+    else
+      os << "synthetic, in memory (" << size() << " images of " << classes_ << " classes)";
+    return os.str();
+  }
+
+  // Starts reading at global stream position `samples_seen` (the loader prepares batches ahead).
+  void start(int64_t samples_seen, const Cluster& c) {
+    if (!shards_) return;
+    LoaderOptions lo = loader_options(net_, c);
+    lo.shuffle = parse_shuffle(cfg_.shuffle), lo.shuffle_buffer = cfg_.shuffle_buffer;
+    lo.threads = cfg_.loader_threads, lo.prefetch = cfg_.prefetch, lo.train = true, lo.start = samples_seen;
+    loader_ = std::make_unique<Loader>(shards_, lo);
+  }
+
+  // This rank's slice of the global batch [samples_seen, samples_seen + global batch): host
+  // tensors, valid until the next call.
+  Batch batch(int64_t samples_seen) {
+    if (loader_) return loader_->next();  // prepared in the background; here only the wait
+    synthetic_.fill(*images_, *labels_, samples_seen + rank_ * net_.options().batch);
+    return {*images_, *labels_, net_.options().batch, 0};
+  }
+
+  // Testing aid (--inject-nan STEP:RANK): the batch with a NaN in its first pixel.
+  Batch poisoned(const Batch& b) {
+    if (b.images.data != images_->data) copy(*images_, b.images), copy(*labels_, b.labels);
+    images_->f32()[0] = std::numeric_limits<float>::quiet_NaN();
+    return {*images_, *labels_, b.valid, b.step};
+  }
+
+ private:
+  const TrainConfig& cfg_;
+  const AlexNet& net_;
+  int rank_;
+  int64_t classes_;
+  SyntheticDataset synthetic_;
+  std::shared_ptr<const ShardReader> shards_;
+  std::unique_ptr<Loader> loader_;
+  OwnedTensor images_, labels_;  // staging in the model's image layout (pinned for GPUs)
+};
+
+// Losses and phases between two progress lines.
+class LogWindow {
+ public:
+  void add(const Phases& ph, const LossStats& ls, bool finite) {
+    phases_ += ph;
+    ++steps_;
+    if (!finite) return;  // a skipped step's NaN stays out of the averages
+    loss_.loss += ls.loss, loss_.top1 += ls.top1, loss_.top5 += ls.top5, loss_.count += ls.count;
+    ++loss_steps_;
+  }
+
+  // Logs the window (collective: losses summed over ranks, step times gathered) and starts a new
+  // one. Returns the window's loss statistics over all ranks (loss: the mean).
+  LossStats log(const Cluster& c, const TrainState& st, int64_t steps, double lr, int64_t global_batch) {
+    const double dt = now_seconds() - t0_;
+    LossStats all = sum_over_ranks(c, loss_);
+    all.loss =
+        loss_steps_ ? all.loss / static_cast<double>(loss_steps_ * c.size) : std::numeric_limits<double>::quiet_NaN();
+    const double count = std::max<double>(1.0, static_cast<double>(all.count));
+    const Phases mean = phases_.scaled(1.0 / static_cast<double>(steps_));
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "step %lld/%lld epoch %.2f loss %.4f top-1 %.1f%% top-5 %.1f%% lr %.3g %.1f images/s "
+                  "(per step: data %.0f ms, forward %.0f, backward %.0f, all-reduce %.0f of which exposed %.0f, "
+                  "update %.0f)",
+                  static_cast<long long>(st.step), static_cast<long long>(steps), st.epoch(), all.loss,
+                  100.0 * all.top1 / count, 100.0 * all.top5 / count, lr,
+                  static_cast<double>(steps_ * global_batch) / dt, 1e3 * mean.data, 1e3 * mean.forward,
+                  1e3 * mean.backward, 1e3 * mean.allreduce, 1e3 * mean.exposed, 1e3 * mean.update);
+    // Collective: outside the log statement, which other ranks do not evaluate (info is rank 0's).
+    const std::string across = across_ranks(c, mean);
+    LOG_INFO << line << across;
+    *this = LogWindow{};
+    return all;
+  }
+
+ private:
+  // "; over N ranks: step min/median/max ..., exposed ..." on rank 0 (collective), "" alone.
+  static std::string across_ranks(const Cluster& c, const Phases& mean) {
+    if (c.alone()) return "";
+    const std::vector<double> v = gather_to_root(c, {mean.step, mean.exposed});
+    if (!c.root()) return "";
+    std::vector<double> steps, exposed;
+    for (int r = 0; r < c.size; ++r) steps.push_back(v[2 * r]), exposed.push_back(v[2 * r + 1]);
+    const Summary ss = summarize(steps), se = summarize(exposed);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "; over %d ranks: step min/median/max %.0f/%.0f/%.0f ms, exposed %.0f/%.0f/%.0f ms",
+                  c.size, 1e3 * ss.min, 1e3 * ss.median, 1e3 * ss.max, 1e3 * se.min, 1e3 * se.median, 1e3 * se.max);
+    return buf;
+  }
+
+  LossStats loss_;
+  Phases phases_;
+  int64_t steps_ = 0, loss_steps_ = 0;
+  double t0_ = now_seconds();
+};
+
+// What one step produced.
+struct StepOutcome {
+  Phases phases;
+  LossStats loss;
+  Agreement agreed;
+  double lr = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(const TrainConfig& cfg, AlexNet& net, const Cluster& c)
+      : cfg_(cfg), net_(net), cluster_(c), global_batch_(net.options().batch * c.size), data_(cfg, net, c) {
+    res_.plan = plan_run(cfg, data_.size(), global_batch_);
+    log_plan();
+    dp_ = std::make_unique<DataParallel>(net, c, cfg.parallel);
+    watchdog_ = start_watchdog(c, cfg.timeout_s);
+  }
+
+  TrainResult run() {
+    start();
+    const RunPlan& plan = res_.plan;
+    for (int64_t s = st_.step; s < plan.steps; ++s) {
+      current_step_ = s;
+      const bool profile = cfg_.profile_every > 0 && s % cfg_.profile_every == 0;
+      net_.timer().enable(profile);
+      if (profile) net_.timer().clear();
+      const StepOutcome o = step(s);
+      if (profile) add_layer_times();
+      record(o);
+      const bool last = st_.step == plan.steps;
+      if (st_.step % cfg_.log_every == 0 || last)
+        res_.last_window = window_.log(cluster_, st_, plan.steps, o.lr, global_batch_);
+      if (o.agreed.signal) {
+        stop_by_signal(o.agreed.signal);
+        break;
+      }
+      if (!cfg_.checkpoint_dir.empty() && !last && cfg_.checkpoint_every > 0 && st_.step % cfg_.checkpoint_every == 0)
+        save();
+    }
+    finish();
+    return res_;
+  }
+
+ private:
+  // The log's account of the data and the schedule, once the data's size is known.
+  void log_plan() const {
+    const RunPlan& p = res_.plan;
+    std::ostringstream os;
+    os << "train: data: " << data_.describe() << "; an epoch is " << p.steps_per_epoch << " steps of the global batch "
+       << global_batch_ << "; " << p.steps << " steps (" << static_cast<double>(p.steps) / p.steps_per_epoch
+       << " epochs); " << p.lr.str();
+    if (!cfg_.lr_step_epochs.empty()) {
       os << " (epochs";
-      for (size_t i = 0; i < cfg.lr_step_epochs.size(); ++i) os << (i ? "," : " ") << cfg.lr_step_epochs[i];
+      for (size_t i = 0; i < cfg_.lr_step_epochs.size(); ++i) os << (i ? "," : " ") << cfg_.lr_step_epochs[i];
       os << " begin at steps";
-      for (size_t i = 0; i < cfg.lr_step_epochs.size(); ++i)
+      for (size_t i = 0; i < cfg_.lr_step_epochs.size(); ++i)
         os << (i ? "," : " ")
-           << epoch_start_step(static_cast<double>(cfg.lr_step_epochs[i]), dataset_size, global_batch);
+           << epoch_start_step(static_cast<double>(cfg_.lr_step_epochs[i]), p.dataset_size, global_batch_);
       os << ")";
     }
     LOG_INFO << os.str();
   }
-  DataParallel dp(net, cluster, cfg.parallel);
-  std::unique_ptr<Watchdog> watchdog;
-  if (!cluster.alone() && cfg.timeout_s > 0) watchdog = std::make_unique<Watchdog>(cluster, cfg.timeout_s);
 
-  TrainState st;
-  if (!cfg.resume.empty()) {
-    const std::string loaded = resume_everywhere(cfg, net, dp, &st);
-    if (loaded.empty()) LOG_INFO << "train: no checkpoint found, starting from step 0";
-    else LOG_INFO << "train: resumed from " << loaded << " at step " << st.step << " (sample " << st.samples_seen << ")";
+  // Resume or start everywhere alike, then the data stream, the testing aids and the signals.
+  void start() {
+    if (!cfg_.resume.empty()) {
+      const std::string loaded = resume_everywhere(cfg_, net_, *dp_, &st_);
+      if (loaded.empty())
+        LOG_INFO << "train: no checkpoint found, starting from step 0";
+      else
+        LOG_INFO << "train: resumed from " << loaded << " at step " << st_.step << " (sample " << st_.samples_seen
+                 << ")";
+    }
+    if (st_.step == 0) dp_->broadcast_params();  // the same start everywhere, whatever each rank drew
+    const int64_t size = data_.size();
+    if (st_.dataset_size != 0 && st_.dataset_size != size && cluster_.root())
+      LOG_WARN << "train: the checkpoint's data set had " << st_.dataset_size << " samples, this one has " << size
+               << "; continuing at sample " << st_.samples_seen;
+    st_.dataset_size = size;
+    data_.start(st_.samples_seen, cluster_);
+    res_.first_step = st_.step;
+    net_.set_training(true);
+    net_.timer().enable(false);
+    res_.layer_rows = net_.timer().rows();
+    res_.layer_forward_s.assign(res_.layer_rows.size(), 0.0);
+    res_.layer_backward_s.assign(res_.layer_rows.size(), 0.0);
+    if (cfg_.inject_step >= 0 && !cfg_.inject_layer.empty()) inject_gradient_nan();
+    if (cfg_.handle_signals) install_stop_handlers();
   }
-  if (st.step == 0) dp.broadcast_params();  // the same start everywhere, whatever each rank drew
-  if (st.dataset_size != 0 && st.dataset_size != dataset_size && cluster.root())
-    LOG_WARN << "train: the checkpoint's data set had " << st.dataset_size << " samples, this one has " << dataset_size
-             << "; continuing at sample " << st.samples_seen;
-  st.dataset_size = dataset_size;
-  std::unique_ptr<Loader> loader;
-  if (shards) {
-    LoaderOptions lo;
-    lo.batch = batch, lo.rank = cluster.rank, lo.ranks = cluster.size, lo.seed = mo.seed;
-    lo.shuffle = parse_shuffle(cfg.shuffle), lo.shuffle_buffer = cfg.shuffle_buffer;
-    lo.threads = cfg.loader_threads, lo.prefetch = cfg.prefetch, lo.train = true;
-    lo.crop = mo.config.input_size, lo.layout = net.images().layout, lo.start = st.samples_seen;
-    lo.pinned = net.on_gpu();  // the batch goes to the GPUs straight from the loader's memory
-    loader = std::make_unique<Loader>(shards, lo);
-  }
-  res.first_step = st.step;
-  net.set_training(true);
-  net.enable_timing(false);
-  res.layer_rows = net.timing_rows();
-  res.layer_forward_s.assign(res.layer_rows.size(), 0.0);
-  res.layer_backward_s.assign(res.layer_rows.size(), 0.0);
 
-  // Staging for the batch: the data generator writes host memory in the model's image layout.
-  OwnedTensor images(net.images().shape, Device::cpu(), net.images().layout, DType::f32, /*pinned=*/net.on_gpu());
-  OwnedTensor labels(net.labels().shape, Device::cpu(), Layout::nchw, DType::i32, /*pinned=*/net.on_gpu());
-
-  int64_t current_step = st.step;
-  if (cfg.inject_step >= 0 && !cfg.inject_layer.empty()) {
-    ALEXNET_CHECK(layer_index(cfg.inject_layer) >= 0, "--inject-nan: no layer " << cfg.inject_layer);
-    dp.set_bucket_hook([&](int tower, const Bucket& b, const Tensor&) {
-      if (current_step != cfg.inject_step || cluster.rank != cfg.inject_rank || tower != 0) return;
-      const ParamEntry& e = net.params(0).layout.weight(cfg.inject_layer);
+  // Testing aid (--inject-nan STEP:RANK:LAYER): a NaN in that layer's weight gradient of tower 0,
+  // put there after the layer's backward, before its bucket is checked and sent.
+  void inject_gradient_nan() {
+    ALEXNET_CHECK(layer_index(cfg_.inject_layer) >= 0, "--inject-nan: no layer " << cfg_.inject_layer);
+    dp_->set_bucket_hook([this](int tower, const Bucket& b, const Tensor&) {
+      if (current_step_ != cfg_.inject_step || cluster_.rank != cfg_.inject_rank || tower != 0) return;
+      const ParamEntry& e = net_.params(0).layout.weight(cfg_.inject_layer);
       if (e.offset < b.offset || e.offset >= b.offset + b.count) return;
       OwnedTensor nan(Shape{1}, Device::cpu());
       nan->f32()[0] = std::numeric_limits<float>::quiet_NaN();
       const size_t at = static_cast<size_t>(e.offset + e.numel() / 2) * sizeof(float);
-      copy(net.params(0).grads.tensor(Shape{1}, Layout::nchw, DType::f32, at), *nan);  // after the layer's backward
+      copy(net_.params(0).grads.tensor(Shape{1}, Layout::nchw, DType::f32, at), *nan);
     });
   }
-  if (cfg.handle_signals) install_stop_handlers();
 
-  LossStats window;
-  Phases window_phases;
-  int64_t window_steps = 0, window_loss_steps = 0;
-  double window_t0 = now_seconds();
-  auto save = [&] {
-    st.rng = net.rng_state();
-    on_root(
-        cluster,
-        [&] {
-          res.last_checkpoint = save_checkpoint(cfg.checkpoint_dir, net, st, cfg.keep);
-          LOG_INFO << "train: checkpoint " << res.last_checkpoint;
-        },
-        "rank 0 to write the checkpoint of step " + std::to_string(st.step));
-  };
-
-  for (int64_t step = st.step; step < plan.steps; ++step) {
-    current_step = step;
-    const bool profile = cfg.profile_every > 0 && step % cfg.profile_every == 0;
-    net.enable_timing(profile);
-    if (profile) net.clear_timing();
-    Phases ph;
+  StepOutcome step(int64_t s) {
+    StepOutcome o;
     const double t0 = now_seconds();
-    // This rank's slice of the global batch [samples_seen, samples_seen + global_batch).
-    Tensor batch_images = *images, batch_labels = *labels;
-    if (loader) {
-      const Batch& b = loader->next();  // prepared in the background; here only the wait
-      batch_images = b.images, batch_labels = b.labels;  // valid until the next next()
-    } else {
-      data.fill(*images, *labels, st.samples_seen + cluster.rank * batch);
-    }
-    if (step == cfg.inject_step && cluster.rank == cfg.inject_rank && cfg.inject_layer.empty()) {
-      if (batch_images.data != images->data) copy(*images, batch_images), copy(*labels, batch_labels);
-      images->f32()[0] = std::numeric_limits<float>::quiet_NaN();
-      batch_images = *images, batch_labels = *labels;
-    }
-    net.upload_batch(batch_images, batch_labels);
+    Batch b = data_.batch(st_.samples_seen);
+    if (s == cfg_.inject_step && cluster_.rank == cfg_.inject_rank && cfg_.inject_layer.empty()) b = data_.poisoned(b);
+    net_.upload_batch(b.images, b.labels);
     const double t1 = now_seconds();
-    net.forward();
-    net.loss();  // its statistics are read below, once backward is queued
+    net_.forward();
+    net_.loss();  // its statistics are read below, once backward is queued
     const double t2 = now_seconds();
-    dp.begin_step(step);
-    net.backward();
+    dp_->begin_step(s);
+    net_.backward();
     const double t3 = now_seconds();
-    const CommTimes ct = dp.finish_backward();
-    const double lr = plan.lr.at(step);
-    const LossStats ls = net.loss_stats();
-    const Agreement ag = agree(cluster, step, !std::isfinite(ls.loss), ct, cfg.handle_signals ? stop_signal() : 0);
+    const CommTimes ct = dp_->finish_backward();
+    o.lr = res_.plan.lr.at(s);
+    o.loss = net_.loss_stats();
+    o.agreed = agree(cluster_, s, !std::isfinite(o.loss.loss), ct, cfg_.handle_signals ? stop_signal() : 0);
     const double t4 = now_seconds();
-    if (ag.nonfinite.empty()) {
-      net.update(lr, cfg.sgd, dp.grad_scale());
-    } else if (cfg.skip_nonfinite) {
-      ++res.skipped_steps;  // every rank drops this update alike
-      if (cluster.root()) LOG_WARN << ag.nonfinite << "; the update is skipped on every rank (" << res.skipped_steps
-               << " skipped so far)";
-    } else {
-      // The weights are still those before this step: keep them, then stop every rank.
-      std::string saved;
-      if (!cfg.checkpoint_dir.empty()) {
-        st.rng = net.rng_state();
-        on_root(cluster, [&] { saved = save_checkpoint(cfg.checkpoint_dir, net, st, cfg.keep); });
-      }
-      throw CollectiveError(ag.nonfinite + "; training stopped" +
-                            (saved.empty() ? std::string() : ", the weights before this step are in " + saved) +
-                            " (--on-nonfinite skip drops such steps instead)");
-    }
+    if (o.agreed.nonfinite.empty())
+      net_.update(o.lr, cfg_.sgd, dp_->grad_scale());
+    else
+      skip_or_stop(o.agreed);
     {
       // The step ends when the GPUs are done (nothing to wait for on the CPU); with NCCL a stalled
       // rank shows up here, so the stall detector watches the wait.
-      WatchScope watch("the GPUs to finish step " + std::to_string(step + 1));
-      net.synchronize();
+      WatchScope watch("the GPUs to finish step " + std::to_string(s + 1));
+      net_.synchronize();
     }
     const double t5 = now_seconds();
-    ph = {t1 - t0, t2 - t1, t3 - t2, ct.allreduce_s + dp.gpu_allreduce_seconds(), t4 - t3, t5 - t4, t5 - t0};
-    if (profile) {
-      for (size_t k = 0; k < res.layer_rows.size(); ++k) {
-        res.layer_forward_s[k] += net.forward_seconds()[k];
-        res.layer_backward_s[k] += net.backward_seconds()[k];
-      }
-      ++res.profiled_steps;
-    }
-
-    st.step = step + 1;
-    st.samples_seen += global_batch;
-    res.step_s.push_back(ph.step);
-    res.loss.push_back(ls.loss);
-    res.lr.push_back(lr);
-    res.total += ph;
-    window_phases += ph;
-    if (ag.nonfinite.empty()) {  // a skipped step's NaN stays out of the averages
-      window.loss += ls.loss;
-      window.top1 += ls.top1;
-      window.top5 += ls.top5;
-      window.count += ls.count;
-      ++window_loss_steps;
-    }
-    ++window_steps;
-
-    const bool last = st.step == plan.steps;
-    if (st.step % cfg.log_every == 0 || last) {
-      const double dt = now_seconds() - window_t0;
-      const LossStats all = sum_over_ranks(cluster, window);
-      const double mean_loss = window_loss_steps ? all.loss / static_cast<double>(window_loss_steps * cluster.size)
-                                                 : std::numeric_limits<double>::quiet_NaN();
-      const double count = std::max<double>(1.0, static_cast<double>(all.count));
-      const Phases mean = window_phases.scaled(1.0 / static_cast<double>(window_steps));
-      char line[320];
-      std::snprintf(line, sizeof line,
-                    "step %lld/%lld epoch %.2f loss %.4f top-1 %.1f%% top-5 %.1f%% lr %.3g %.1f images/s "
-                    "(per step: data %.0f ms, forward %.0f, backward %.0f, all-reduce %.0f of which exposed %.0f, "
-                    "update %.0f)",
-                    static_cast<long long>(st.step), static_cast<long long>(plan.steps), st.epoch(), mean_loss,
-                    100.0 * all.top1 / count, 100.0 * all.top5 / count, lr,
-                    static_cast<double>(window_steps * global_batch) / dt, 1e3 * mean.data, 1e3 * mean.forward, 1e3 * mean.backward,
-                    1e3 * mean.allreduce, 1e3 * mean.exposed, 1e3 * mean.update);
-      std::string across;
-      if (!cluster.alone()) {
-        const std::vector<double> v = gather_to_root(cluster, {mean.step, mean.exposed});
-        if (cluster.root()) {
-          std::vector<double> steps, exposed;
-          for (int r = 0; r < cluster.size; ++r) steps.push_back(v[2 * r]), exposed.push_back(v[2 * r + 1]);
-          const Summary ss = summarize(steps), se = summarize(exposed);
-          char buf[200];
-          std::snprintf(buf, sizeof buf, "; over %d ranks: step min/median/max %.0f/%.0f/%.0f ms, exposed %.0f/%.0f/%.0f ms",
-                        cluster.size, 1e3 * ss.min, 1e3 * ss.median, 1e3 * ss.max, 1e3 * se.min, 1e3 * se.median,
-                        1e3 * se.max);
-          across = buf;
-        }
-      }
-      LOG_INFO << line << across;
-      res.last_window = all;
-      res.last_window.loss = mean_loss;
-      window = LossStats{};
-      window_phases = Phases{};
-      window_steps = 0;
-      window_loss_steps = 0;
-      window_t0 = now_seconds();
-    }
-    if (ag.signal) {  // pre-emption: every rank stops here, after a checkpoint
-      res.stopped_by_signal = ag.signal;
-      if (cluster.root()) LOG_WARN << "train: " << signal_name(ag.signal) << " received: stopping after step " << st.step
-               << (cfg.checkpoint_dir.empty() ? " (no --checkpoint-dir: nothing saved)" : ", writing a checkpoint");
-      break;
-    }
-    if (!cfg.checkpoint_dir.empty() && !last && cfg.checkpoint_every > 0 && st.step % cfg.checkpoint_every == 0) save();
+    o.phases = {t1 - t0, t2 - t1, t3 - t2, ct.allreduce_s + dp_->gpu_allreduce_seconds(), t4 - t3, t5 - t4, t5 - t0};
+    return o;
   }
-  if (res.profiled_steps > 0)
-    for (size_t k = 0; k < res.layer_rows.size(); ++k) {
-      res.layer_forward_s[k] /= static_cast<double>(res.profiled_steps);
-      res.layer_backward_s[k] /= static_cast<double>(res.profiled_steps);
+
+  // A NaN or Inf anywhere: every rank drops the update alike (skip), or stops after keeping the
+  // weights from before this step (stop).
+  void skip_or_stop(const Agreement& a) {
+    if (cfg_.skip_nonfinite) {
+      ++res_.skipped_steps;
+      if (cluster_.root())
+        LOG_WARN << a.nonfinite << "; the update is skipped on every rank (" << res_.skipped_steps
+                 << " skipped so far)";
+      return;
     }
-  res.last_step = st.step;
-  if (!cfg.checkpoint_dir.empty() && res.last_step > res.first_step) save();
-  return res;
+    std::string saved;
+    if (!cfg_.checkpoint_dir.empty()) {
+      st_.rng = net_.rng_state();
+      on_root(cluster_, [&] { saved = save_checkpoint(cfg_.checkpoint_dir, net_, st_, cfg_.keep); });
+    }
+    throw CollectiveError(a.nonfinite + "; training stopped" +
+                          (saved.empty() ? std::string() : ", the weights before this step are in " + saved) +
+                          " (--on-nonfinite skip drops such steps instead)");
+  }
+
+  void add_layer_times() {
+    for (size_t k = 0; k < res_.layer_rows.size(); ++k) {
+      res_.layer_forward_s[k] += net_.timer().forward_seconds()[k];
+      res_.layer_backward_s[k] += net_.timer().backward_seconds()[k];
+    }
+    ++res_.profiled_steps;
+  }
+
+  void record(const StepOutcome& o) {
+    st_.step += 1;
+    st_.samples_seen += global_batch_;
+    res_.step_s.push_back(o.phases.step);
+    res_.loss.push_back(o.loss.loss);
+    res_.lr.push_back(o.lr);
+    res_.total += o.phases;
+    window_.add(o.phases, o.loss, o.agreed.nonfinite.empty());
+  }
+
+  // Pre-emption: every rank stops here, after a checkpoint (finish()).
+  void stop_by_signal(int sig) {
+    res_.stopped_by_signal = sig;
+    if (cluster_.root())
+      LOG_WARN << "train: " << signal_name(sig) << " received: stopping after step " << st_.step
+               << (cfg_.checkpoint_dir.empty() ? " (no --checkpoint-dir: nothing saved)" : ", writing a checkpoint");
+  }
+
+  void save() {
+    st_.rng = net_.rng_state();
+    on_root(
+        cluster_,
+        [&] {
+          res_.last_checkpoint = save_checkpoint(cfg_.checkpoint_dir, net_, st_, cfg_.keep);
+          LOG_INFO << "train: checkpoint " << res_.last_checkpoint;
+        },
+        "rank 0 to write the checkpoint of step " + std::to_string(st_.step));
+  }
+
+  void finish() {
+    if (res_.profiled_steps > 0)
+      for (size_t k = 0; k < res_.layer_rows.size(); ++k) {
+        res_.layer_forward_s[k] /= static_cast<double>(res_.profiled_steps);
+        res_.layer_backward_s[k] /= static_cast<double>(res_.profiled_steps);
+      }
+    res_.last_step = st_.step;
+    if (!cfg_.checkpoint_dir.empty() && res_.last_step > res_.first_step) save();
+  }
+
+  const TrainConfig& cfg_;
+  AlexNet& net_;
+  Cluster cluster_;
+  int64_t global_batch_;
+  TrainData data_;
+  TrainResult res_;
+  std::unique_ptr<DataParallel> dp_;
+  std::unique_ptr<Watchdog> watchdog_;
+  TrainState st_;
+  LogWindow window_;
+  int64_t current_step_ = 0;
+};
+
+}  // namespace
+
+TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster) {
+  Trainer trainer(cfg, net, cluster);
+  return trainer.run();
 }
 
 }  // namespace alexnet

@@ -8,38 +8,39 @@
 #include <string>
 #include <vector>
 
-#include "run/checkpoint.h"
-#include "parallel/cluster.h"
-#include "parallel/data_parallel.h"
 #include "model/model.h"
 #include "model/sgd.h"
+#include "parallel/cluster.h"
+#include "parallel/data_parallel.h"
+#include "run/checkpoint.h"
+#include "run/phases.h"
 
 namespace alexnet {
 
 struct TrainConfig {
   ModelOptions model;
-  int64_t steps = 100;            // total updates (a resumed run continues up to this), unless
-  double epochs = 0;              // > 0: as many updates as these epochs of the data take
-  std::string data;               // a shard set folder; "" : the synthetic data below
+  int64_t steps = 100;  // total updates (a resumed run continues up to this), unless
+  double epochs = 0;    // > 0: as many updates as these epochs of the data take
+  std::string data;     // a shard set folder; "" : the synthetic data below
   int loader_threads = 2;
   int prefetch = 3;
-  std::string shuffle = "global"; // global | shard
+  std::string shuffle = "global";  // global | shard
   int64_t shuffle_buffer = 2048;
   int64_t synthetic_samples = 12800;
-  int64_t data_classes = 0;       // synthetic labels in [0, data_classes); 0: the model's classes
+  int64_t data_classes = 0;  // synthetic labels in [0, data_classes); 0: the model's classes
   SgdConfig sgd;
-  LrSchedule lr;                  // its decay_steps are in steps; train() adds lr_step_epochs
+  LrSchedule lr;                        // its decay_steps are in steps; train() adds lr_step_epochs
   std::vector<int64_t> lr_step_epochs;  // decay also where these epochs of the data begin
   int64_t log_every = 10;
-  std::string checkpoint_dir;     // "" : no checkpoints
-  int64_t checkpoint_every = 0;   // steps between checkpoints (0: only at the end)
+  std::string checkpoint_dir;    // "" : no checkpoints
+  int64_t checkpoint_every = 0;  // steps between checkpoints (0: only at the end)
   int keep = 3;
-  std::string resume;             // "" | file | folder | "auto" (the newest in checkpoint_dir, if any)
+  std::string resume;  // "" | file | folder | "auto" (the newest in checkpoint_dir, if any)
   DataParallelOptions parallel;
-  int64_t profile_every = 0;      // time every layer on every K-th step (0: never)
-  bool skip_nonfinite = false;    // a NaN/Inf in a loss or gradient: drop the step (else stop)
-  bool handle_signals = false;    // SIGTERM/SIGUSR1: checkpoint at the end of the step, return
-  double timeout_s = 60;          // stall detector: a collective waiting longer ends the job
+  int64_t profile_every = 0;    // time every layer on every K-th step (0: never)
+  bool skip_nonfinite = false;  // a NaN/Inf in a loss or gradient: drop the step (else stop)
+  bool handle_signals = false;  // SIGTERM/SIGUSR1: checkpoint at the end of the step, return
+  double timeout_s = 60;        // stall detector: a collective waiting longer ends the job
   // Testing aid: at step inject_step on rank inject_rank put a NaN into the images, or into the
   // weight gradient of inject_layer when one is named. -1: never.
   int64_t inject_step = -1;
@@ -47,22 +48,13 @@ struct TrainConfig {
   std::string inject_layer;
 };
 
-// Seconds per phase of a step. allreduce may overlap backward; exposed is the part that did not.
-struct Phases {
-  double data = 0, forward = 0, backward = 0, allreduce = 0, exposed = 0, update = 0, step = 0;
-  static const std::vector<std::string>& names();
-  std::vector<double> values() const;
-  Phases& operator+=(const Phases& o);
-  Phases scaled(double f) const;
-};
-
 // How long a run is and its learning rates, once the data set's size is known: epochs become
 // steps of the global batch (epoch_start_step).
 struct RunPlan {
-  int64_t steps = 0;              // total updates
-  LrSchedule lr;                  // with every decay in steps
-  int64_t dataset_size = 0;       // samples per epoch
-  double steps_per_epoch = 0;     // dataset_size / global batch (not rounded)
+  int64_t steps = 0;           // total updates
+  LrSchedule lr;               // with every decay in steps
+  int64_t dataset_size = 0;    // samples per epoch
+  double steps_per_epoch = 0;  // dataset_size / global batch (not rounded)
 };
 RunPlan plan_run(const TrainConfig& cfg, int64_t dataset_size, int64_t global_batch);
 
@@ -78,17 +70,12 @@ struct TrainResult {
   std::vector<std::string> layer_rows;
   std::vector<double> layer_forward_s, layer_backward_s;
   int64_t profiled_steps = 0;
-  int64_t skipped_steps = 0;              // dropped for non-finite values (--on-nonfinite skip)
-  int stopped_by_signal = 0;              // the signal that ended the run early, or 0
+  int64_t skipped_steps = 0;  // dropped for non-finite values (--on-nonfinite skip)
+  int stopped_by_signal = 0;  // the signal that ended the run early, or 0
 };
 
 // Trains `net` (built from cfg.model) in place, as one rank of `cluster` (default: alone). Each rank
 // takes its own slice of every global batch; gradients are averaged across ranks.
 TrainResult train(const TrainConfig& cfg, AlexNet& net, const Cluster& cluster = Cluster{});
-
-// Rank 0 prints min / median / max over ranks of the per-rank values of each row (collective).
-// values: this rank's numbers, one per row; unit_scale multiplies them for printing.
-void print_across_ranks(const Cluster& c, const std::string& title, const std::vector<std::string>& rows,
-                        const std::vector<double>& values, double unit_scale, const char* unit);
 
 }  // namespace alexnet
