@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace alexnet {
 
@@ -21,6 +22,22 @@ void set_cpu_threads(int n);
 // "cuDNN 9.19.0", "cuBLAS 13.0.0" ("" without CUDA).
 std::string cudnn_version();
 std::string cublas_version();
+
+// A GPU library: the version this build was compiled against and the one found at run time, as
+// numbers (CUDA: major * 1000 + minor * 10; the others: major * 10000 + minor * 100 + patch);
+// running 0 when the library, or the driver, is not there.
+struct LibraryVersion {
+  std::string name;  // "CUDA runtime", "CUDA driver", "cuDNN", "cuBLAS", "NCCL"
+  int compiled = 0, running = 0;
+  bool cuda_style = false;             // the CUDA encoding
+  std::string str(int version) const;  // "13.0" or "9.19.0"; "none" for 0
+};
+// CUDA runtime, the driver (the CUDA version it supports, against the runtime compiled in), cuDNN,
+// cuBLAS; empty without CUDA. NCCL's is parallel/comm.h's nccl_library_version().
+std::vector<LibraryVersion> gpu_library_versions();
+// One warning per library found older at run time than at compile time (or a driver whose CUDA is
+// older than the runtime's): the combinations that fail in odd ways, or not at all but slowly.
+std::vector<std::string> version_warnings(const std::vector<LibraryVersion>& libraries);
 
 // A tiny kernel run on GPU `device` to prove that the code compiled into this build runs there
 // (the architectures match, the driver is new enough): y = a * x + y over a few thousand

@@ -49,9 +49,17 @@ Conv::Conv(std::string name, const ConvSpec& spec, const Shape& input, Layout la
   ALEXNET_CHECK(layout_fits(input, in_layout) && layout_fits(out, layout),
                 name_ << ": " << input.str() << " -> " << out.str() << " cannot be stored " << layout_name(in_layout)
                       << " -> " << layout_name(layout) << " (channels must be a multiple of " << kBlock << ")");
-  cfg_ = {
-      spec,        input, out, in_layout, layout, device, options.need_input_grad, options.algorithm, options.precision,
-      options.relu};
+  cfg_ = {spec,
+          input,
+          out,
+          in_layout,
+          layout,
+          device,
+          options.need_input_grad,
+          options.algorithm,
+          options.precision,
+          options.relu,
+          options.deterministic};
   check_backend(name_, device, layout, options.precision);
   if (in_layout != layout) check_backend(name_, device, in_layout, options.precision);
   const DType ad = activation_dtype(options.precision);

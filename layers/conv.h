@@ -39,6 +39,9 @@ struct ConvOptions {
   // Forward computes y = max(conv(x, w) + b, 0): the ReLU that follows, fused (a oneDNN post-op;
   // on GPUs in the bias pass). Backward is unchanged: the caller runs the ReLU's backward first.
   bool relu = false;
+  // GPUs: only engines cuDNN does not mark non-deterministic (the same result every run). The
+  // CPU's oneDNN convolutions are deterministic anyway.
+  bool deterministic = true;
 
   static ConvOptions first_layer(Layout input, Precision p = Precision::fp32, bool relu = false) {
     return {.need_input_grad = false, .input_layout = input, .precision = p, .relu = relu};
@@ -62,7 +65,8 @@ struct ConvConfig {
   bool need_input_grad;
   ConvAlgorithm algorithm;
   Precision precision;
-  bool relu;  // forward fuses the ReLU that follows
+  bool relu;           // forward fuses the ReLU that follows
+  bool deterministic;  // GPUs: no engine marked non-deterministic
 };
 std::unique_ptr<ConvBackend> make_conv_cpu(const ConvConfig& c);
 std::unique_ptr<ConvBackend> make_conv_cuda(const ConvConfig& c);

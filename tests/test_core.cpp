@@ -176,4 +176,17 @@ TEST(Bf16Test, HostConversionBetweenTensors) {
 }
 
 }  // namespace
+TEST(LibraryVersions, OlderAtRunTimeIsAWarning) {
+  const LibraryVersion runtime{"CUDA runtime", 13000, 13000, true}, old_driver{"CUDA driver", 13000, 12080, true},
+      cudnn{"cuDNN", 91900, 91002, false}, newer{"cuBLAS", 130100, 130200, false}, absent{"NCCL", 22809, 0, false};
+  EXPECT_EQ(runtime.str(13000), "13.0");
+  EXPECT_EQ(old_driver.str(12080), "12.8");
+  EXPECT_EQ(cudnn.str(91002), "9.10.2");
+  EXPECT_EQ(absent.str(0), "none");
+  const auto w = version_warnings({runtime, old_driver, cudnn, newer, absent});
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0], "the driver supports CUDA 12.8 but this build needs the CUDA 13.0 runtime: update the driver");
+  EXPECT_EQ(w[1], "cuDNN 9.10.2 is older than the 9.19.0 this build was compiled against");
+}
+
 }  // namespace alexnet::test

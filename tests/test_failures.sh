@@ -128,6 +128,9 @@ check "--threads must be >= 0" train "${small[@]}" --threads -1
 check "--dropout must be in [0, 1)" train "${small[@]}" --dropout 1.5
 check "--bucket-mb must be positive" bench "${small[@]}" --bucket-mb 0
 check "--overlap must be on or off" bench "${small[@]}" --overlap maybe
+check "--deterministic must be on or off" bench "${small[@]}" --deterministic sometimes
+check "--allreduce must be auto or always" bench "${small[@]}" --allreduce never
+check "--profile-steps must be >= 0" bench "${small[@]}" --profile-steps -1
 check "--lr must be > 0" train "${small[@]}" --steps 2 --lr 0
 check "--keep must be at least 1" train "${small[@]}" --steps 2 --keep 0
 check "--on-nonfinite must be stop or skip" train "${small[@]}" --steps 2 --on-nonfinite ignore

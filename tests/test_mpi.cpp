@@ -186,6 +186,38 @@ TEST(DataParallelGpu, NcclRanksAgreeAndEqualOneProcess) {
   expect_nan_stop_named(gpu, cluster);
 }
 
+// --allreduce always: a job of one rank runs its all-reduce through a communicator of one rank
+// (MPI on the CPU, NCCL on a GPU: init, streams, events and the sum) and ends where the same job
+// without it ends, bit for bit, since a sum over one rank is the gradient itself. Every rank of
+// the test does it on its own (MPI_COMM_SELF).
+void expect_one_rank_allreduce_changes_nothing(const Device& d) {
+  const Cluster self = Cluster::from(MPI_COMM_SELF);
+  for (bool overlap : {true, false}) {
+    SCOPED_TRACE(overlap ? "overlap on" : "overlap off");
+    TrainConfig c = small_config(4);
+    c.model.device = d;
+    c.parallel = {.bucket_mb = 0.5, .overlap = overlap, .always_communicate = true};
+    AlexNet net(c.model);
+    const TrainResult r = train(c, net, self);
+    c.parallel.always_communicate = false;
+    AlexNet ref(c.model);
+    const TrainResult rr = train(c, ref, self);
+    EXPECT_GT(r.total.allreduce, 0.0) << "no all-reduce ran with always_communicate";
+    EXPECT_EQ(rr.total.allreduce, 0.0);
+    EXPECT_EQ(r.loss, rr.loss);
+    for (int t = 0; t < 2; ++t) EXPECT_TRUE(values(net, t) == values(ref, t)) << "tower " << t << " differs";
+  }
+}
+
+TEST(OneRankAllReduce, MpiChangesNothing) { expect_one_rank_allreduce_changes_nothing(Device::cpu()); }
+
+TEST(OneRankAllReduce, NcclChangesNothing) {
+  const Cluster cluster = Cluster::from(MPI_COMM_WORLD);
+  const std::string why = gpu_per_rank(cluster);
+  if (!why.empty()) GTEST_SKIP() << "NCCL test skipped: " << why;
+  expect_one_rank_allreduce_changes_nothing(Device::cuda(cluster.local_rank));
+}
+
 // Slurm's --gpus-per-task gives each rank its own CUDA_VISIBLE_DEVICES: the ranks of a node then
 // see different GPU sets and each places its towers among its own.
 TEST(Placement, RanksWithTheirOwnVisibleGpusAreDetected) {
@@ -230,6 +262,7 @@ TEST(DataParallel, BucketsCoverTheGradientsInBackwardOrder) {
 }  // namespace alexnet
 
 int main(int argc, char** argv) {
+  setenv("ALEXNET_CUDNN_RUNTIME_COMPILED", "0", 0);  // as alexnet-tests: no runtime-compiled engine
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
   int rank = 0, size = 1;

@@ -3,9 +3,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 namespace alexnet::test {
+
+// No runtime-compiled cuDNN engine in the tests (each takes seconds to build; a GPU window is
+// short): a shape without a precompiled engine fails, naming the engines it was offered.
+const bool kNoRuntimeCompiledEngines = setenv("ALEXNET_CUDNN_RUNTIME_COMPILED", "0", /*overwrite=*/0) == 0;
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
   const Backend& b = info.param;

@@ -55,4 +55,13 @@ std::size_t workspace_limit() {
   return limit;
 }
 
+std::size_t runtime_compiled_limit() {
+  static const std::size_t limit = [] {
+    const char* env = std::getenv("ALEXNET_CUDNN_RUNTIME_COMPILED");
+    const long n = env ? std::atol(env) : 1;
+    return static_cast<std::size_t>(n >= 0 ? n : 1);
+  }();
+  return limit;
+}
+
 }  // namespace alexnet::gpu

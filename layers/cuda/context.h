@@ -54,4 +54,8 @@ Context& context(const Device& d);
 // ALEXNET_GPU_WORKSPACE_MB.
 std::size_t workspace_limit();
 
+// How many runtime-compiled cuDNN engines (seconds each to build) one problem may try when no
+// precompiled engine serves it: 1, or ALEXNET_CUDNN_RUNTIME_COMPILED (the tests set 0).
+std::size_t runtime_compiled_limit();
+
 }  // namespace alexnet::gpu

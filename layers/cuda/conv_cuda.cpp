@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "core/buffer.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "cuda/context.h"
 #include "cuda/cudnn_check.h"
 #include "cuda/cudnn_graph.h"
@@ -50,12 +52,13 @@ struct Problem {
   Precision precision = Precision::fp32;
   DType dtype = DType::f32;  // of the three tensors the plans read and write (f32 or bf16)
   ConvAlgorithm algorithm = ConvAlgorithm::direct;
+  bool deterministic = true;
 
   std::string key() const {
     std::ostringstream os;
     os << device << '|' << static_cast<int>(op) << '|' << x.str() << x_nhwc << '|' << w.str() << w_krsc << '|'
        << y.str() << y_nhwc << '|' << stride << '|' << pad << '|' << static_cast<int>(precision) << '|'
-       << dtype_name(dtype) << '|' << static_cast<int>(algorithm);
+       << dtype_name(dtype) << '|' << static_cast<int>(algorithm) << '|' << deterministic;
     return os.str();
   }
   // "convolution forward of x bf16 (32, 48, 27, 27) nhwc, w bf16 (128, 48, 5, 5) krsc, ... (bf16,
@@ -68,7 +71,8 @@ struct Problem {
        << (x_nhwc ? " nhwc, " : " nchw, ") << (f ? "dw " : "w ") << t << w.str() << (w_krsc ? " krsc, " : " kcrs, ")
        << (op == ConvOp::forward ? "y " : "dy ") << t << y.str() << (y_nhwc ? " nhwc" : " nchw") << ", stride "
        << stride << ", pad " << pad << ", groups " << x.c() / w.c() << " on cuda:" << device << " ("
-       << precision_name(precision) << ", " << conv_algorithm_name(algorithm) << ")";
+       << precision_name(precision) << ", " << conv_algorithm_name(algorithm)
+       << (deterministic ? ", deterministic" : "") << ")";
     return os.str();
   }
 };
@@ -82,11 +86,15 @@ struct TunedPlan {
   int64_t workspace = 0;  // bytes
 };
 
-// Which engines the precision and algorithm allow (direct: neither Winograd nor FFT transforms;
-// automatic: any). fp32 keeps off tensor cores; tf32 (whose
-// engines carry the tensor-core note) and bf16 use them. Engines that down-convert inputs (to
-// fp16/bf16) or reduce in lower precision than float are never used.
+// Which engines the precision, algorithm and determinism allow (direct: neither Winograd nor FFT
+// transforms; automatic: any). fp32 keeps off tensor cores; tf32 and bf16 use them. Engines that
+// down-convert inputs (to fp16/bf16) or reduce in lower precision than float are never used, and
+// non-deterministic ones only when asked. This is the filter PyTorch's cuDNN v8 path applies
+// (DOWN_CONVERT_INPUTS always out, TENSOR_CORE out for fp32 without TF32, NONDETERMINISTIC out when
+// deterministic): TF32 engines carry TENSOR_CORE, not DOWN_CONVERT_INPUTS. Whether a tf32
+// convolution really got a tensor-core engine is logged per problem (tune()).
 bool allowed(const gpu::EngineCandidate& e, const Problem& p) {
+  if (p.deterministic && e.has(CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC)) return false;
   const bool winograd = e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD) || e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_4x4) ||
                         e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_6x6) ||
                         e.has(CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_13x13);
@@ -107,8 +115,9 @@ struct Built {
 std::size_t tensor_bytes(const Shape& s, DType t) { return static_cast<std::size_t>(s.numel()) * dtype_size(t); }
 
 // Times each plan (one warm-up run, then kTimedRuns) on zero-filled scratch tensors of the
-// problem's data type; returns the index of the fastest. Plans that fail to execute are skipped.
-std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built>& built) {
+// problem's data type; returns the index of the fastest and its time per run (ms). Plans that
+// fail to execute are skipped.
+std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built>& built, float* ms_per_run) {
   int64_t ws = 0;
   for (const auto& b : built) ws = std::max(ws, b.workspace);
   const Device dev = Device::cuda(p.device);
@@ -140,7 +149,22 @@ std::size_t fastest(const Problem& p, gpu::Context& ctx, const std::vector<Built
     }
   }
   ALEXNET_CHECK(best < built.size(), "every cuDNN plan built for " << p.describe() << " failed to execute");
+  *ms_per_run = best_ms / kTimedRuns;
   return best;
+}
+
+// One line per problem: the engine chosen, its notes, time and workspace, and what the tuning
+// cost; a warning when tf32 or bf16 was asked for and the engine uses no tensor cores (the
+// numerical-note filter left none, or none was faster), which would otherwise pass unseen.
+void log_choice(const Problem& p, const gpu::EngineCandidate& c, float ms, int64_t workspace, std::size_t timed,
+                std::size_t allowed_count, double tuning_s) {
+  LOG_INFO << "cuDNN: " << p.describe() << ": engine " << c.engine << " (" << (c.notes().empty() ? "-" : c.notes())
+           << "), " << (ms >= 0 ? std::to_string(ms) + " ms" : std::string("the only plan, not timed"))
+           << ", workspace " << workspace / 1024 << " KiB; " << timed << " of " << allowed_count
+           << " allowed engines timed, tuned in " << static_cast<int>(1e3 * tuning_s) << " ms";
+  if (p.precision != Precision::fp32 && !c.has(CUDNN_NUMERICAL_NOTE_TENSOR_CORE))
+    LOG_WARN << "cuDNN: " << p.describe() << ": " << precision_name(p.precision) << " was asked for but engine "
+             << c.engine << " does not use tensor cores (it computes in fp32)";
 }
 
 std::shared_ptr<const TunedPlan> tune(const Problem& p, gpu::Context& ctx) {
@@ -155,15 +179,17 @@ std::shared_ptr<const TunedPlan> tune(const Problem& p, gpu::Context& ctx) {
   gpu::EngineCandidates found = gpu::engine_candidates(t->graph);
   t->heuristics = std::move(found.heuristics);
 
-  // Engines compiled at run time take seconds to build: tried only when no other one works.
+  // Engines compiled at run time take seconds to build: tried only when no other one works, and
+  // at most runtime_compiled_limit() of them (none in the tests).
+  const double t0 = now_seconds();
   const auto limit = static_cast<int64_t>(gpu::workspace_limit());
+  const std::size_t rtc_limit = gpu::runtime_compiled_limit();
   std::size_t allowed_count = 0, no_plan = 0, too_big = 0;
   std::string engines;  // "28 (tensor_core), ..." of the allowed ones, for the error message
   std::vector<Built> built;
   for (int pass = 0; pass < 2 && built.empty(); ++pass) {
     for (auto& c : found.candidates) {
-      // Runtime-compiled engines take seconds each to build: two at most.
-      if (built.size() >= (pass == 0 ? kMaxTimed : std::size_t{2})) break;
+      if (built.size() >= (pass == 0 ? kMaxTimed : rtc_limit)) break;
       if (!allowed(c, p) || c.has(CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION) != (pass == 1)) continue;
       ++allowed_count;
       const auto same_engine = [&](const Built& b) { return b.candidate->engine == c.engine; };
@@ -190,10 +216,13 @@ std::shared_ptr<const TunedPlan> tune(const Problem& p, gpu::Context& ctx) {
                                     << precision_name(p.precision) << "/" << conv_algorithm_name(p.algorithm) << " ["
                                     << engines << "]; " << no_plan << " gave no plan, " << too_big
                                     << " needed more than the " << (limit >> 20)
-                                    << " MiB workspace limit (ALEXNET_GPU_WORKSPACE_MB); cuDNN says: "
-                                    << gpu::cudnn_last_error());
-  const std::size_t best = built.size() == 1 ? 0 : fastest(p, ctx, built);
+                                    << " MiB workspace limit (ALEXNET_GPU_WORKSPACE_MB), runtime-compiled engines "
+                                    << (rtc_limit ? "allowed" : "excluded (ALEXNET_CUDNN_RUNTIME_COMPILED=0)")
+                                    << "; cuDNN says: " << gpu::cudnn_last_error());
+  float ms = -1;
+  const std::size_t best = built.size() == 1 ? 0 : fastest(p, ctx, built, &ms);
   Built& b = built[best];
+  log_choice(p, *b.candidate, ms, b.workspace, built.size(), allowed_count, now_seconds() - t0);
   t->config = std::move(b.candidate->config);
   t->plan = std::move(b.plan);
   t->engine = b.candidate->engine;
@@ -240,6 +269,7 @@ class ConvCuda final : public ConvBackend {
     p.precision = c.precision;
     p.dtype = dtype_;
     p.algorithm = c.algorithm;
+    p.deterministic = c.deterministic;
     const ConvOp ops[3] = {ConvOp::forward, ConvOp::backward_data, ConvOp::backward_filter};
     int64_t ws = 1;  // a workspace pointer even for plans that need none
     for (int i = 0; i < 3; ++i) {

@@ -16,6 +16,7 @@ namespace alexnet {
 std::string cudnn_version() { return ""; }
 std::string cublas_version() { return ""; }
 std::string cuda_selftest(int) { return "this build has no CUDA backend"; }
+std::vector<LibraryVersion> gpu_library_versions() { return {}; }
 
 namespace detail {
 

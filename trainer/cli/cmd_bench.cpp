@@ -25,6 +25,9 @@ void add_bench_options(po::options_description& desc) {
       ("modes", po::value<std::string>()->default_value("forward,forward-backward,train"),
        "comma-separated: forward, forward-backward, train")
       ("lr", po::value<double>()->default_value(0.01), "learning rate of the training step")
+      ("profile-steps", po::value<int>()->default_value(10),
+       "GPUs: the per-layer table comes from this many steps profiled after the timed ones, which run without "
+       "the per-layer events (0: profile the timed steps). The CPU profiles every timed step (free there)")
       ("json", po::value<std::string>(), "write config, host, libraries, per-step and per-layer times here")
       ("label", po::value<std::string>()->default_value(""), "a free-form label recorded in the JSON (e.g. weak, strong)")
       ("timeout", po::value<double>()->default_value(60),
@@ -39,6 +42,7 @@ BenchConfig bench_config_from(const po::variables_map& vm) {
     c.modes = split(vm["modes"].as<std::string>());
     c.lr = vm["lr"].as<double>();
     c.label = vm["label"].as<std::string>();
+    c.profile_steps = vm["profile-steps"].as<int>();
     check_bench_config(c);
     return c;
   });

@@ -8,6 +8,7 @@
 #include "core/host.h"
 #include "core/log.h"
 #include "layers/backend_info.h"
+#include "parallel/comm.h"
 #include "parallel/mpi_check.h"
 #include "run/environment.h"
 
@@ -51,6 +52,19 @@ void print_architecture(const ModelConfig& m) {
   std::printf("Gradients: %.1f MB fp32 per replica (half per tower).\n", total_params(rows) * 4.0 / 1e6);
 }
 
+// Each GPU library as compiled against and as found now, and a warning for each one older at run
+// time (the first thing to check when a GPU host misbehaves).
+void print_gpu_libraries() {
+  std::vector<LibraryVersion> libs = gpu_library_versions();
+  if (const auto nccl = nccl_library_version()) libs.push_back(*nccl);
+  std::printf("  GPU libraries (compiled against / running with):");
+  for (size_t i = 0; i < libs.size(); ++i)
+    std::printf("%s %s %s / %s", i ? "," : "", libs[i].name.c_str(), libs[i].str(libs[i].compiled).c_str(),
+                libs[i].str(libs[i].running).c_str());
+  std::printf("\n");
+  for (const std::string& w : version_warnings(libs)) std::printf("  WARNING: %s\n", w.c_str());
+}
+
 void print_devices() {
   std::printf("\nDevices\n");
   std::string why;
@@ -64,10 +78,7 @@ void print_devices() {
                 static_cast<double>(g.memory_bytes) / (1 << 30), g.cc_major, g.cc_minor,
                 failure.empty() ? "ok" : "FAILED: ", failure.c_str());
   }
-  if (cuda_built()) {
-    std::printf("  GPU libraries: %s, %s, %s, %s\n", cuda_runtime_version().c_str(), cudnn_version().c_str(),
-                cublas_version().c_str(), nccl_version().c_str());
-  }
+  if (cuda_built()) print_gpu_libraries();
   // Where `--devices auto` puts one rank's towers here (a lone rank: local rank 0 of 1).
   const auto towers = place_towers("auto", 0, 1, static_cast<int>(gpus.size()));
   std::printf("  Towers (--devices auto, one rank): %s and %s; --precision auto: %s\n", towers[0].str().c_str(),

@@ -145,9 +145,7 @@ void read_failure_options(const po::variables_map& vm, int world, TrainConfig& c
   const std::string nonfinite = vm["on-nonfinite"].as<std::string>();
   ALEXNET_CHECK(nonfinite == "stop" || nonfinite == "skip", "--on-nonfinite must be stop or skip, got " << nonfinite);
   cfg.skip_nonfinite = nonfinite == "skip";
-  const std::string check = vm["check-nonfinite"].as<std::string>();
-  ALEXNET_CHECK(check == "on" || check == "off", "--check-nonfinite must be on or off, got " << check);
-  cfg.parallel.check_finite = check == "on";
+  cfg.parallel.check_finite = on_off(vm, "check-nonfinite");
   cfg.handle_signals = true;
   cfg.timeout_s = vm["timeout"].as<double>();
   ALEXNET_CHECK(cfg.timeout_s >= 0, "--timeout must be >= 0 seconds, got " << cfg.timeout_s);

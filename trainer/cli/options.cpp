@@ -90,6 +90,12 @@ ModelConfig model_config_from(const po::variables_map& vm) {
   });
 }
 
+bool on_off(const po::variables_map& vm, const std::string& name) {
+  const std::string v = vm[name].as<std::string>();
+  ALEXNET_CHECK(v == "on" || v == "off", "--" << name << " must be on or off, got " << v);
+  return v == "on";
+}
+
 void add_device_options(po::options_description& desc) {
   // clang-format off
   desc.add_options()
@@ -98,7 +104,10 @@ void add_device_options(po::options_description& desc) {
        "and 2L+1 when the node has two per rank, else GPU L), cuda:A (both on GPU A), cuda:A,B (one each)")
       ("precision", po::value<std::string>()->default_value("auto"),
        "GPU arithmetic: fp32, tf32 (tensor cores, fp32 storage), bf16 (bf16 activations and gradients, fp32 "
-       "weights and update) or auto (tf32 on GPUs, fp32 on the CPU)");
+       "weights and update) or auto (tf32 on GPUs, fp32 on the CPU)")
+      ("deterministic", po::value<std::string>()->default_value("on"),
+       "on: the same result every run (GPUs: no cuDNN engine marked non-deterministic); off: any engine, "
+       "for speed");
   // clang-format on
 }
 
@@ -117,6 +126,7 @@ void devices_from(const po::variables_map& vm, const Cluster& cluster, ModelOpti
     o.precision =
         precision == "auto" ? (o.device.is_cuda() ? Precision::tf32 : Precision::fp32) : parse_precision(precision);
     check_backend("--precision " + precision, o.device, Layout::nchw, o.precision);
+    o.deterministic = on_off(vm, "deterministic");
     return 0;
   });
 }
@@ -141,7 +151,10 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
        "separate ReLU layers, for comparison")
       ("bucket-mb", po::value<double>()->default_value(25), "gradient bucket size for the all-reduce (MB)")
       ("overlap", po::value<std::string>()->default_value("on"),
-       "on: a bucket's all-reduce starts as soon as backward has produced it; off: after backward");
+       "on: a bucket's all-reduce starts as soon as backward has produced it; off: after backward")
+      ("allreduce", po::value<std::string>()->default_value("auto"),
+       "auto: gradients are all-reduced when there are several ranks; always: also with one rank (its "
+       "communicator, MPI or NCCL, really runs: a check of the path on one machine)");
   // clang-format on
 }
 
@@ -150,9 +163,11 @@ DataParallelOptions data_parallel_from(const po::variables_map& vm) {
     DataParallelOptions d;
     d.bucket_mb = vm["bucket-mb"].as<double>();
     ALEXNET_CHECK(d.bucket_mb > 0, "--bucket-mb must be positive, got " << d.bucket_mb);
-    const std::string overlap = vm["overlap"].as<std::string>();
-    ALEXNET_CHECK(overlap == "on" || overlap == "off", "--overlap must be on or off, got " << overlap);
-    d.overlap = overlap == "on";
+    d.overlap = on_off(vm, "overlap");
+    const std::string allreduce = vm["allreduce"].as<std::string>();
+    ALEXNET_CHECK(allreduce == "auto" || allreduce == "always",
+                  "--allreduce must be auto or always, got " << allreduce);
+    d.always_communicate = allreduce == "always";
     return d;
   });
 }
@@ -196,9 +211,7 @@ ModelOptions model_options_from(const po::variables_map& vm, const Cluster& clus
     o.seed = vm["seed"].as<uint64_t>();
     o.init = parse_init_recipe(vm["init"].as<std::string>());
     o.dropout = vm["dropout"].as<double>();
-    const std::string fuse = vm["fuse-relu"].as<std::string>();
-    ALEXNET_CHECK(fuse == "on" || fuse == "off", "--fuse-relu must be on or off, got " << fuse);
-    o.fuse_relu = fuse == "on";
+    o.fuse_relu = on_off(vm, "fuse-relu");
     ALEXNET_CHECK(o.dropout >= 0 && o.dropout < 1, "--dropout must be in [0, 1), got " << o.dropout);
     apply_cpu_threads(vm["threads"].as<int>(), cluster);
     return 0;

@@ -46,7 +46,10 @@ ModelConfig model_config_from(const boost::program_options::variables_map& vm);
 void add_run_options(boost::program_options::options_description& desc, int64_t default_batch);
 // --threads 0 means the node's cores shared among its ranks; rng_stream is the rank.
 
-// --devices and --precision (bench, train, eval), and the tower devices and precision they give
+// The value of an on|off option (UsageError-worthy Error naming it otherwise).
+bool on_off(const boost::program_options::variables_map& vm, const std::string& name);
+
+// --devices, --precision and --deterministic (bench, train, eval), and the tower devices and precision they give
 // (usage errors exit 2). Collective (gpus_per_rank).
 void add_device_options(boost::program_options::options_description& desc);
 void devices_from(const boost::program_options::variables_map& vm, const Cluster& cluster, ModelOptions& o);

@@ -244,8 +244,10 @@ void make_layers(AlexNet::Tower& T, const ModelOptions& o, const Device& dev, co
   const Precision p = o.precision;
   const PoolSpec pool{3, 2, 0};
   auto nm = [&](const char* layer) { return std::string(layer) + "/tower" + std::to_string(T.t); };
-  const ConvOptions first = ConvOptions::first_layer(image_layout(L), p, o.fuse_relu);
-  const ConvOptions rest{.algorithm = o.conv_algorithm, .precision = p, .relu = o.fuse_relu};
+  ConvOptions first = ConvOptions::first_layer(image_layout(L), p, o.fuse_relu);
+  first.deterministic = o.deterministic;
+  const ConvOptions rest{
+      .algorithm = o.conv_algorithm, .precision = p, .relu = o.fuse_relu, .deterministic = o.deterministic};
   T.conv1 = std::make_unique<Conv>(nm("conv1"), ConvSpec{3, c1, 11, 4, 0, 1}, images, L, dev, first);
   const Shape s1 = T.conv1->output_shape();
   T.relu1 = std::make_unique<Relu>(nm("relu1"), s1, L, dev, p);

@@ -39,8 +39,9 @@ struct ModelOptions {
   uint64_t seed = 1;
   uint64_t rng_stream = 0;  // mixed into the dropout seeds: the rank, so ranks draw different masks
   InitRecipe init = InitRecipe::caffe;
-  double dropout = 0.5;   // 0: no dropout layers (for equivalence tests)
-  bool fuse_relu = true;  // conv1-5, fc6 and fc7 apply their ReLU in forward (one pass less each)
+  double dropout = 0.5;       // 0: no dropout layers (for equivalence tests)
+  bool fuse_relu = true;      // conv1-5, fc6 and fc7 apply their ReLU in forward (one pass less each)
+  bool deterministic = true;  // GPUs: no cuDNN engine marked non-deterministic (the same result every run)
 };
 
 // The fastest activation layout this placement supports for the model: on a CPU with AVX-512

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/tensor.h"
+#include "layers/backend_info.h"
 
 namespace alexnet {
 
@@ -54,6 +56,9 @@ class CommWorker {
 // MPI: a duplicate of `world` (errors returned, not fatal). With a worker the sums run on it
 // (overlapping the caller's work); without, start() sums at once on the calling thread.
 std::unique_ptr<Communicator> make_mpi_communicator(MPI_Comm world, CommWorker* worker);
+
+// NCCL compiled against and found at run time ({} without CUDA).
+std::optional<LibraryVersion> nccl_library_version();
 
 #ifdef ALEXNET_HAVE_CUDA
 // NCCL on GPU `device`: the unique id comes from rank 0 of `world` over MPI; sums run on a stream

@@ -105,6 +105,20 @@ std::unique_ptr<Communicator> make_nccl_communicator(MPI_Comm world, int device,
   return std::make_unique<NcclCommunicator>(world, device, compute_stream);
 }
 
+std::optional<LibraryVersion> nccl_library_version() {
+  int running = 0;
+  if (ncclGetVersion(&running) != ncclSuccess) running = 0;
+  return LibraryVersion{"NCCL", NCCL_VERSION_CODE, running, false};
+}
+
+}  // namespace alexnet
+
+#else
+
+#include "parallel/comm.h"
+
+namespace alexnet {
+std::optional<LibraryVersion> nccl_library_version() { return std::nullopt; }
 }  // namespace alexnet
 
 #endif  // ALEXNET_HAVE_CUDA

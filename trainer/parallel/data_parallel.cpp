@@ -40,11 +40,13 @@ std::vector<Bucket> plan_buckets(const ParamLayout& layout, double bucket_mb) {
 }
 
 DataParallel::DataParallel(AlexNet& net, const Cluster& cluster, const DataParallelOptions& o)
-    : net_(net), cluster_(cluster), opt_(o) {
+    : net_(net), cluster_(cluster), opt_(o), communicating_(!cluster.alone() || o.always_communicate) {
   ALEXNET_CHECK(o.bucket_mb > 0, "--bucket-mb must be positive, got " << o.bucket_mb);
+  ALEXNET_CHECK(!communicating_ || cluster.world != MPI_COMM_NULL,
+                "an all-reduce needs an MPI communicator (this Cluster has none)");
   buckets_ = plan_buckets(net.params(0).layout, o.bucket_mb);
   for (const auto& b : buckets_) layer_order_.insert(layer_order_.end(), b.layers.begin(), b.layers.end());
-  if (!cluster_.alone()) {
+  if (communicating_) {
     int provided = 0;
     MPI_CHECK(MPI_Query_thread(&provided));
     if (opt_.overlap && provided < MPI_THREAD_SERIALIZED) {
@@ -69,7 +71,7 @@ DataParallel::DataParallel(AlexNet& net, const Cluster& cluster, const DataParal
   }
   // Buckets are handled as backward produces them when they are sent early or checked (alone, the
   // finite check is all there is to do); otherwise finish_backward() handles them all.
-  if ((opt_.overlap && !cluster_.alone()) || opt_.check_finite)
+  if ((opt_.overlap && communicating_) || opt_.check_finite)
     net_.set_grad_ready_hook([this](int t, const std::string& layer) { on_grad_ready(t, layer); });
 }
 
@@ -105,7 +107,7 @@ void DataParallel::on_grad_ready(int tower, const std::string& layer) {
   ++layers_done_[t];
   // Start every bucket whose layers are all done (they complete in buffer order). Without overlap
   // the buckets wait for finish_backward().
-  if (!opt_.overlap && !cluster_.alone()) return;
+  if (!opt_.overlap && communicating_) return;
   while (next_bucket_[t] < buckets_.size() &&
          started_layers_[t] + buckets_[next_bucket_[t]].layers.size() <= layers_done_[t]) {
     launch(tower, next_bucket_[t]);
@@ -125,7 +127,7 @@ void DataParallel::launch(int tower, size_t bucket) {
         first_nonfinite_layer(net_.params(tower).layout, net_.params(tower).all_grads(), b.offset, b.count);
     if (!nonfinite_layer_.empty()) nonfinite_tower_ = tower;
   }
-  if (!cluster_.alone()) {
+  if (communicating_) {
     std::ostringstream label;
     label << "all-reduce of step " << step_ + 1 << ", bucket " << bucket << " (";
     for (size_t i = 0; i < b.layers.size(); ++i) label << (i ? "," : "") << b.layers[i];
@@ -155,7 +157,7 @@ CommTimes DataParallel::finish_backward() {
     const size_t ts = static_cast<size_t>(t);
     for (; next_bucket_[ts] < buckets_.size(); ++next_bucket_[ts]) launch(t, next_bucket_[ts]);
   }
-  if (!cluster_.alone()) {
+  if (communicating_) {
     for (auto& c : comms_)
       if (c) c->wait();
     times.exposed_s = now_seconds() - t0;

@@ -21,6 +21,9 @@ struct DataParallelOptions {
   double bucket_mb = 25;  // target bucket size (a bucket holds whole layers)
   bool overlap = true;
   bool check_finite = true;  // scan each bucket for NaN/Inf before it leaves this rank
+  // All-reduce even alone (a communicator of one rank, MPI or NCCL): the path of a job of many
+  // ranks, checkable on one machine. Sums of one rank change nothing.
+  bool always_communicate = false;
 };
 
 struct Bucket {
@@ -74,6 +77,7 @@ class DataParallel {
   AlexNet& net_;
   Cluster cluster_;
   DataParallelOptions opt_;
+  bool communicating_;  // several ranks, or always_communicate: buckets go through comms_
   std::vector<Bucket> buckets_;
   std::unique_ptr<CommWorker> worker_;
   std::array<std::unique_ptr<Communicator>, AlexNet::kTowers> comms_;

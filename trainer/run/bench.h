@@ -19,14 +19,18 @@ struct BenchConfig {
   int steps = 100;  // timed, per mode
   int warmup = 10;  // not counted
   std::vector<std::string> modes = {"forward", "forward-backward", "train"};
-  double lr = 0.01;   // of the training step
-  std::string label;  // recorded in the JSON (weak, strong, ...)
+  double lr = 0.01;        // of the training step
+  std::string label;       // recorded in the JSON (weak, strong, ...)
+  int profile_steps = 10;  // GPUs: steps profiled after the timed ones (the timed ones are not)
 };
 
 struct ModeResult {
-  std::string key, title;  // "train", "Training step"
-  std::vector<double> step_s;
-  std::vector<Phases> phases;  // per timed step, this rank
+  std::string key, title;      // "train", "Training step"
+  std::vector<double> step_s;  // the timed steps
+  // Profiled: every timed step (CPU), or profile_steps steps after them (GPUs).
+  bool profiled_separately = false;
+  std::vector<double> profiled_step_s;
+  std::vector<Phases> phases;  // per profiled step, this rank
   Summary summary;
   // Per-layer seconds of every timed step (rows x steps), forward and backward.
   std::vector<std::vector<double>> fwd, bwd;

@@ -8,11 +8,8 @@
 #include "core/device.h"
 #include "core/host.h"
 #include "layers/backend_info.h"
+#include "parallel/comm.h"
 #include "run/json.h"
-
-#ifdef ALEXNET_HAVE_CUDA
-#include <nccl.h>
-#endif
 
 namespace alexnet {
 
@@ -26,14 +23,8 @@ std::string mpi_library() {
 }
 
 std::string nccl_version() {
-#ifdef ALEXNET_HAVE_CUDA
-  int v = 0;
-  if (ncclGetVersion(&v) != ncclSuccess) return "NCCL (version unknown)";
-  // NCCL >= 2.9: major*10000 + minor*100 + patch.
-  return "NCCL " + std::to_string(v / 10000) + "." + std::to_string((v % 10000) / 100) + "." + std::to_string(v % 100);
-#else
-  return "";
-#endif
+  const auto v = nccl_library_version();
+  return v ? "NCCL " + v->str(v->running) : "";
 }
 
 void write_environment(JsonWriter& j) {
