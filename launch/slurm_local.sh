@@ -33,7 +33,7 @@ for b in munged mungekey slurmctld slurmd sinfo; do
   command -v $b >/dev/null || { echo "slurm_local.sh: $b missing (apt-get install slurmctld slurmd slurm-client munge)" >&2; exit 2; }
 done
 stop
-mkdir -p "$dir/munge" "$dir/state" "$dir/spool" "$dir/log"
+mkdir -p "$dir/munge" "$dir/state" "$dir/spool" "$dir/log" "$dir/pmix"
 chmod 711 "$dir" "$dir/munge"  # munged wants every folder above its socket searchable by all
 p=$(dirname "$dir")
 while [ "$p" != / ]; do
@@ -44,6 +44,11 @@ done
 chmod 400 "$dir/munge/munge.key"
 munged --socket="$dir/munge/munge.socket.2" --pid-file="$dir/munged.pid" --log-file="$dir/log/munged.log" \
   --seed-file="$dir/munge/munge.seed" --key-file="$dir/munge/munge.key"
+# Job ids start at a random number, and PMIx keeps its per-step folders here rather than in /tmp:
+# a step folder (spmix_appdir_<uid>_<job>.<step>) left by a killed job of an earlier local cluster
+# must never meet a new job with the same id, whose step would fail to launch.
+first_job=$(( (RANDOM << 8 | RANDOM & 255) % 4000000 + 1000 ))
+echo "PMIxCliTmpDirBase=$dir/pmix" >"$dir/mpi.conf"
 cat >"$dir/slurm.conf" <<CONF
 ClusterName=alexnet-local
 SlurmctldHost=$host
@@ -73,6 +78,7 @@ SlurmdPidFile=$dir/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
 KillWait=5
+FirstJobId=$first_job
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
 PartitionName=ci Nodes=ALL Default=YES MaxTime=60 State=UP
 CONF

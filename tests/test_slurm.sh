@@ -6,13 +6,19 @@
 set -u
 bin=$(readlink -f "${1:?usage: test_slurm.sh path/to/alexnet repo-root}")
 root=$(readlink -f "${2:?usage: test_slurm.sh path/to/alexnet repo-root}")
-fail() { echo "FAIL: $*"; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  for f in "${cluster:-/nonexistent}"/log/slurmd.log "${cluster:-/nonexistent}"/log/slurmctld.log; do
+    [ -f "$f" ] && { echo "--- last lines of $(basename "$f")"; tail -25 "$f"; }
+  done
+  exit 1
+}
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: the local Slurm cluster needs root"; exit 77; }
 for b in sbatch slurmctld slurmd munged; do command -v $b >/dev/null || { echo "SKIP: $b missing"; exit 77; }; done
 tmp=$(mktemp -d)
 chmod 711 "$tmp"  # munged wants every folder above its socket searchable by all
 cluster=$tmp/cluster
-trap 'bash "$root/launch/slurm_local.sh" stop "$cluster"; rm -rf "$tmp"' EXIT
+trap 'bash "$root/launch/slurm_local.sh" stop "$cluster"; [ -n "${KEEP_SLURM_LOGS:-}" ] && cp -r "$cluster/log" "$KEEP_SLURM_LOGS"; rm -rf "$tmp"' EXIT
 env_line=$(bash "$root/launch/slurm_local.sh" start "$cluster" 4) && [ -n "$env_line" ] ||
   fail "the local Slurm cluster did not start: $(cat "$cluster"/log/*.log 2>/dev/null | tail -20)"
 eval "$env_line"
