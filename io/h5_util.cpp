@@ -75,11 +75,15 @@ bool exists(hid_t parent, const std::string& name) {
 
 namespace {
 
-void write_1d(hid_t parent, const std::string& name, hid_t type, const void* data, int64_t n) {
-  const hsize_t dims[1] = {static_cast<hsize_t>(n)};
-  Handle space(H5_CHECK(H5Screate_simple(1, dims, nullptr)), H5Sclose);
+void write_nd(hid_t parent, const std::string& name, hid_t type, const void* data, int rank, const hsize_t* dims) {
+  Handle space(H5_CHECK(H5Screate_simple(rank, dims, nullptr)), H5Sclose);
   Handle set(H5_CHECK(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)), H5Dclose);
   H5_CHECK(H5Dwrite(set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+}
+
+void write_1d(hid_t parent, const std::string& name, hid_t type, const void* data, int64_t n) {
+  const hsize_t dims[1] = {static_cast<hsize_t>(n)};
+  write_nd(parent, name, type, data, 1, dims);
 }
 
 // Opens a 1-D dataset and checks its element class and length (n < 0: any length up to -n).
@@ -127,6 +131,15 @@ T attr_t(hid_t obj, const std::string& name, hid_t type) {
 
 void write_floats(hid_t parent, const std::string& name, const float* data, int64_t n) {
   write_1d(parent, name, H5T_NATIVE_FLOAT, data, n);
+}
+
+void write_float_matrix(hid_t parent, const std::string& name, const float* data, int64_t rows, int64_t cols) {
+  const hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  write_nd(parent, name, H5T_NATIVE_FLOAT, data, 2, dims);
+}
+
+void write_i32s(hid_t parent, const std::string& name, const std::vector<int32_t>& v) {
+  write_1d(parent, name, H5T_NATIVE_INT32, v.data(), static_cast<int64_t>(v.size()));
 }
 
 void read_floats(hid_t parent, const std::string& name, float* data, int64_t n) {

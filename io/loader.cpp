@@ -68,7 +68,7 @@ struct Loader::State {
   std::vector<std::thread> workers;
   Batch end_of_pass;
 
-  void work();
+  void work(int thread);
   void fill(Slot& s, int64_t step, LoaderStats* st);
 };
 
@@ -182,13 +182,13 @@ void Loader::State::fill(Slot& slot, int64_t step, LoaderStats* st) {
     bool flip = false;
     float shift[3] = {0, 0, 0};
     const uint64_t pos = static_cast<uint64_t>(o.start + step * global_batch + o.rank * o.batch + i);
-    if (o.train) {
-      const uint64_t h = mix64(o.seed ^ mix64(pos * 4 + 1));
+    if (o.train && o.augment) {
+      const uint64_t h = mix64(o.augment_seed ^ mix64(pos * 4 + 1));
       x0 = static_cast<int64_t>(h % static_cast<uint64_t>(S - C + 1));
       y0 = static_cast<int64_t>((h >> 20) % static_cast<uint64_t>(S - C + 1));
       flip = (h >> 60) & 1;
       for (int k = 0; k < 3; ++k) {
-        const double alpha = o.pca_std * hashed_normal(o.seed ^ 0x11697, pos * 3 + static_cast<uint64_t>(k));
+        const double alpha = o.pca_std * hashed_normal(o.augment_seed ^ 0x11697, pos * 3 + static_cast<uint64_t>(k));
         for (int c = 0; c < 3; ++c) shift[c] += static_cast<float>(ix.eigvec[3 * c + k] * alpha * ix.eigval[k] / 255.0);
       }
     } else if (o.view >= 0) {
@@ -219,7 +219,7 @@ void Loader::State::fill(Slot& slot, int64_t step, LoaderStats* st) {
   slot.batch.step = step;
 }
 
-void Loader::State::work() {
+void Loader::State::work(int thread) {
   std::unique_lock<std::mutex> lock(m);
   for (;;) {
     Slot* slot = nullptr;
@@ -241,7 +241,18 @@ void Loader::State::work() {
     lock.unlock();
     LoaderStats st;
     try {
+      const bool tracing = o.trace && o.trace->recording();
+      const double t0 = tracing ? now_seconds() : 0;
       fill(*slot, step, &st);
+      if (tracing) {
+        TraceEvent e;
+        e.track = kTrackLoader + thread, e.category = "loader";
+        e.step = o.train ? o.start / global_batch + step + 1 : step + 1;
+        e.name = "batch of step " + std::to_string(e.step);
+        e.t0 = t0, e.t1 = now_seconds();
+        e.args = {{"samples", static_cast<double>(st.samples)}};
+        o.trace->add(std::move(e));
+      }
     } catch (...) {
       lock.lock();
       if (!error) error = std::current_exception();
@@ -287,7 +298,7 @@ Loader::Loader(std::shared_ptr<const ShardReader> reader, const LoaderOptions& o
   }
   s.end_of_pass.images = s.slots[0]->batch.images;
   s.end_of_pass.labels = s.slots[0]->batch.labels;
-  for (int t = 0; t < o.threads; ++t) s.workers.emplace_back([&s] { s.work(); });
+  for (int t = 0; t < o.threads; ++t) s.workers.emplace_back([&s, t] { s.work(t); });
 }
 
 Loader::~Loader() {

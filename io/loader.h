@@ -14,9 +14,10 @@
 // Augmentation (training, the paper's): a random crop x crop window of the 256 x 256 image, a
 // horizontal flip with probability 1/2, PCA lighting (add eigvec . (alpha * eigval), alpha ~
 // N(0, pca_std), eigenvalues of the covariance of [0,1]-scaled RGB), then mean subtraction (0..255
-// scale, no further scaling, as Caffe). Evaluation: the centre crop, or one of the ten crops (4
-// corners + centre, and their mirrors). Random numbers are hashed from (seed, position), so the
-// result does not depend on the number of threads.
+// scale, no further scaling, as Caffe); augment = false: the centre crop only, for deterministic
+// comparisons. Evaluation: the centre crop, or one of the ten crops (4 corners + centre, and their
+// mirrors). Random numbers are hashed from (seed, position) (the augmentation's from augment_seed),
+// so the result does not depend on the number of threads.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "core/trace.h"
 #include "io/shards.h"
 
 namespace alexnet {
@@ -46,7 +48,10 @@ struct LoaderOptions {
   Layout layout = Layout::nchw;  // of the images delivered
   int64_t start = 0;             // training: global stream position of the first batch
   double pca_std = 0.1;
-  bool pinned = false;  // batches in page-locked memory (for copies to GPUs)
+  bool pinned = false;        // batches in page-locked memory (for copies to GPUs)
+  bool augment = true;        // training: false gives the centre crop, no flip, no lighting
+  uint64_t augment_seed = 1;  // training: of the crops, flips and lighting (the order uses seed)
+  Trace* trace = nullptr;     // while it records: each batch an event on its thread's track
 };
 
 struct Batch {

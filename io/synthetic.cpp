@@ -130,8 +130,9 @@ void write_synthetic_shard(const SynthSetOptions& o, int64_t first, int64_t m, S
   std::vector<int32_t> labels(static_cast<size_t>(m));
 #pragma omp parallel for schedule(dynamic)
   for (int64_t i = 0; i < m; ++i) {
-    labels[static_cast<size_t>(i)] = static_cast<int32_t>((first + i) % o.classes);
-    imgs[static_cast<size_t>(i)] = synthetic_image(o.seed, labels[static_cast<size_t>(i)], first + i, o.size);
+    const int64_t number = o.first_sample + first + i;
+    labels[static_cast<size_t>(i)] = static_cast<int32_t>(number % o.classes);
+    imgs[static_cast<size_t>(i)] = synthetic_image(o.seed, labels[static_cast<size_t>(i)], number, o.size);
   }
   std::vector<uint8_t> raw;
   for (auto& img : imgs) {
@@ -156,8 +157,10 @@ void write_synthetic_shard(const SynthSetOptions& o, int64_t first, int64_t m, S
 }  // namespace
 
 ShardIndex write_synthetic_set(const SynthSetOptions& o) {
-  ALEXNET_CHECK(o.samples >= 1 && o.classes >= 1 && o.size >= 1 && o.size <= 4096 && o.per_shard >= 1,
-                "synthetic set: samples, classes, images per shard must be positive and the size in [1, 4096]");
+  ALEXNET_CHECK(
+      o.samples >= 1 && o.classes >= 1 && o.size >= 1 && o.size <= 4096 && o.per_shard >= 1 && o.first_sample >= 0,
+      "synthetic set: samples, classes, images per shard must be positive, the size in [1, 4096] and the "
+      "first sample not negative");
   std::filesystem::create_directories(o.out);
   ShardIndex ix = synthetic_index(o);
   ColorStats stats;

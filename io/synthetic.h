@@ -42,6 +42,7 @@ struct SynthSetOptions {
   int quality = 90;          // JPEG
   int64_t chunk_images = 1;  // raw: images per HDF5 chunk (0: contiguous)
   uint64_t seed = 1;
+  int64_t first_sample = 0;  // image numbers first_sample.. (label = number % classes)
 };
 ShardIndex write_synthetic_set(const SynthSetOptions& o);
 

@@ -5,6 +5,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "layers/backend_info.h"
 #include "layers/convert.h"
 
@@ -190,3 +191,36 @@ TEST(LibraryVersions, OlderAtRunTimeIsAWarning) {
 }
 
 }  // namespace alexnet::test
+
+TEST(Text, NumbersPrintAsWrittenAndReadBack) {
+  EXPECT_EQ(alexnet::format_number(0.9), "0.9");
+  EXPECT_EQ(alexnet::format_number(0.0005), "0.0005");
+  EXPECT_EQ(alexnet::format_number(60), "60");
+  EXPECT_EQ(alexnet::format_number(1e-7), "1e-07");
+  const double v = 0.1 + 0.2;  // not 0.3: every digit needed comes back
+  EXPECT_EQ(std::stod(alexnet::format_number(v)), v);
+}
+
+TEST(Text, IniLinesAndTheirErrors) {
+  const auto e = alexnet::parse_ini("# a comment\n\n; another\nlr = 0.05\n  --momentum=0.8  \ndata =\n", "run.ini");
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e[0].key, "lr");
+  EXPECT_EQ(e[0].value, "0.05");
+  EXPECT_EQ(e[0].line, 4);
+  EXPECT_EQ(e[1].key, "momentum");
+  EXPECT_EQ(e[1].value, "0.8");
+  EXPECT_EQ(e[2].key, "data");
+  EXPECT_EQ(e[2].value, "");
+  auto error_of = [](const std::string& text) {
+    try {
+      alexnet::parse_ini(text, "run.ini");
+    } catch (const alexnet::Error& err) {
+      return std::string(err.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of("lr = 1\nsteps 10\n"), "run.ini line 2: 'steps 10' is not a name = value line");
+  EXPECT_EQ(error_of("= 3\n"), "run.ini line 1: '= 3' has no name before '='");
+  EXPECT_EQ(error_of("lr = 1\nlr = 2\n"), "run.ini line 2: lr is given twice");
+  EXPECT_NE(error_of("[train]\n").find("run.ini line 1: sections are not used"), std::string::npos);
+}

@@ -101,6 +101,26 @@ TEST_F(ShardTest, RawAndJpegRoundTrip) {
   }
 }
 
+// `shards synth --first-sample`: a held-out set continues the numbering of a training set made with
+// the same seed, so it holds new images of the same classes.
+TEST_F(ShardTest, SynthHeldOutSetContinuesTheSameClasses) {
+  SynthSetOptions o;
+  o.out = (dir_ / "all").string(), o.samples = 12, o.classes = 5, o.size = 12, o.per_shard = 5, o.seed = 4;
+  ShardReader all(write_synthetic_set(o));
+  o.out = (dir_ / "held").string(), o.samples = 4, o.first_sample = 8;
+  const ShardIndex held_ix = write_synthetic_set(o);
+  EXPECT_EQ(held_ix.num_samples, 4);
+  ShardReader held(held_ix);
+  std::vector<uint8_t> a, b;
+  for (int64_t i = 0; i < 4; ++i) {
+    all.read(8 + i, &a), held.read(i, &b);
+    EXPECT_EQ(a, b) << "held-out sample " << i;
+    EXPECT_EQ(held.label(i), (8 + i) % 5);
+  }
+  o.first_sample = -1;
+  EXPECT_THROW(write_synthetic_set(o), Error);
+}
+
 TEST_F(ShardTest, EverySampleOncePerEpochAcrossRanksAndTheSameGlobalBatches) {
   const ShardIndex ix = make_set("order", 50, 8, 8);
   auto reader = std::make_shared<const ShardReader>(ix);
@@ -224,6 +244,39 @@ TEST_F(ShardTest, TrainingAugmentationStaysInRangeAndVaries) {
     ASSERT_GE(v, -255.f);
     ASSERT_LE(v, 255.f);
   }
+}
+
+TEST_F(ShardTest, AugmentOffGivesTheCentreCropWhateverTheThreadsAndAugmentationSeed) {
+  const ShardIndex ix = make_set("augoff", 12, 6, 16);
+  auto reader = std::make_shared<const ShardReader>(ix);
+  // The first three batches of a loader, as one vector.
+  auto batches = [&](bool augment, int threads, uint64_t augment_seed) {
+    LoaderOptions o;
+    o.batch = 4, o.crop = 12, o.threads = threads, o.seed = 3, o.augment = augment, o.augment_seed = augment_seed;
+    Loader l(reader, o);
+    std::vector<float> all;
+    for (int s = 0; s < 3; ++s) {
+      const Batch& b = l.next();
+      all.insert(all.end(), b.images.f32(), b.images.f32() + b.images.numel());
+    }
+    return all;
+  };
+  const std::vector<float> off = batches(false, 1, 1);
+  EXPECT_EQ(batches(false, 3, 7), off) << "--augment off: the batches depend on threads or the augmentation seed";
+  EXPECT_NE(batches(true, 1, 1), batches(true, 1, 7)) << "the augmentation seed changes nothing";
+  EXPECT_EQ(batches(true, 3, 7), batches(true, 1, 7));
+  // Off is the evaluation's centre crop of the same samples, in the training order.
+  LoaderOptions o;
+  o.batch = 4, o.crop = 12, o.threads = 1, o.seed = 3, o.augment = false;
+  Loader l(reader, o);
+  std::vector<uint8_t> px;
+  const Batch& b = l.next();
+  reader->read(l.sample_at_step(0, 0, 2), &px);
+  for (int64_t y = 0; y < 12; ++y)
+    for (int64_t x = 0; x < 12; ++x)
+      for (int c = 0; c < 3; ++c)
+        ASSERT_EQ(b.images.f32()[offset4(b.images.shape, Layout::nchw, 2, c, y, x)],
+                  px[static_cast<size_t>(((2 + y) * 16 + 2 + x) * 3 + c)] - ix.mean[static_cast<size_t>(c)]);
 }
 
 TEST(ColorStatsTest, MeanAndEigenDecomposition) {

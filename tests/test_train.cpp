@@ -14,6 +14,7 @@
 #include "cli/options.h"
 #include "core/error.h"
 #include "run/checkpoint.h"
+#include "run/trace.h"
 #include "run/train.h"
 
 namespace fs = std::filesystem;
@@ -231,3 +232,29 @@ TEST(BackendChecks, PrecisionAndLayoutPerBackend) {
 
 }  // namespace
 }  // namespace alexnet::test
+
+TEST(TraceSteps, DefaultsAndRangesWithinTheRun) {
+  using alexnet::parse_trace_steps;
+  EXPECT_EQ(parse_trace_steps("", 1, 100).first, 2);  // the first step's set-up left out
+  EXPECT_EQ(parse_trace_steps("", 1, 100).last, 6);
+  EXPECT_EQ(parse_trace_steps("", 1, 4).first, 1);  // a short run: all of it
+  EXPECT_EQ(parse_trace_steps("", 1, 4).last, 4);
+  EXPECT_EQ(parse_trace_steps("", 51, 100).first, 52);  // a resumed run
+  EXPECT_EQ(parse_trace_steps("3:7", 1, 10).last, 7);
+  EXPECT_EQ(parse_trace_steps("5", 1, 10).first, 5);
+  EXPECT_EQ(parse_trace_steps("5", 1, 10).last, 5);
+  for (const char* bad : {"0:3", "4:2", "a:b", "1:2:3", "9:11", ":"}) {
+    try {
+      parse_trace_steps(bad, 1, 10);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const alexnet::UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("--trace-steps ") + bad), std::string::npos) << e.what();
+    }
+  }
+  try {
+    parse_trace_steps("1:3", 51, 100);
+    ADD_FAILURE() << "a range before a resumed run's first step accepted";
+  } catch (const alexnet::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("outside the run, which runs steps 51 to 100"), std::string::npos);
+  }
+}

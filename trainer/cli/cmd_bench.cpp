@@ -9,6 +9,7 @@
 #include "layers/backend_info.h"
 #include "parallel/watchdog.h"
 #include "run/bench.h"
+#include "run/trace.h"
 
 namespace po = boost::program_options;
 
@@ -24,13 +25,18 @@ void add_bench_options(po::options_description& desc) {
       ("warmup", po::value<int>()->default_value(10), "burn-in steps per mode (not counted)")
       ("modes", po::value<std::string>()->default_value("forward,forward-backward,train"),
        "comma-separated: forward, forward-backward, train")
-      ("lr", po::value<double>()->default_value(0.01), "learning rate of the training step")
+      ("lr", number_value(0.01), "learning rate of the training step")
       ("profile-steps", po::value<int>()->default_value(10),
        "GPUs: the per-layer table comes from this many steps profiled after the timed ones, which run without "
        "the per-layer events (0: profile the timed steps). The CPU profiles every timed step (free there)")
       ("json", po::value<std::string>(), "write config, host, libraries, per-step and per-layer times here")
       ("label", po::value<std::string>()->default_value(""), "a free-form label recorded in the JSON (e.g. weak, strong)")
-      ("timeout", po::value<double>()->default_value(60),
+      ("trace", po::value<std::string>()->default_value(""),
+       "write a timeline of --trace-steps of the training step's timed steps (Chrome trace-event JSON) here")
+      ("trace-steps", po::value<std::string>()->default_value(""),
+       "A:B, the timed steps traced (1-based, inclusive; default 2:6, or all when fewer); GPUs: traced steps carry "
+       "the per-layer CUDA events")
+      ("timeout", number_value(60),
        "seconds a collective may wait before the job is ended as stalled, naming the silent ranks (0: never)");
   // clang-format on
 }
@@ -43,6 +49,11 @@ BenchConfig bench_config_from(const po::variables_map& vm) {
     c.lr = vm["lr"].as<double>();
     c.label = vm["label"].as<std::string>();
     c.profile_steps = vm["profile-steps"].as<int>();
+    c.options = options_ini(vm);
+    c.trace_path = vm["trace"].as<std::string>();
+    c.trace_steps = vm["trace-steps"].as<std::string>();
+    ALEXNET_CHECK(!c.trace_path.empty() || c.trace_steps.empty(), "--trace-steps needs --trace FILE");
+    if (!c.trace_path.empty()) parse_trace_steps(c.trace_steps, 1, c.steps);  // a bad range: before anything runs
     check_bench_config(c);
     return c;
   });
@@ -63,6 +74,8 @@ int cmd_bench(const std::vector<std::string>& args) {
   // every bucket (one more pass over the gradients) is not part of the benchmark.
   dpo.check_finite = false;
   const BenchConfig bc = bench_config_from(vm);
+  check_output_file(cluster, "--json", vm.count("json") ? vm["json"].as<std::string>() : "");
+  check_output_file(cluster, "--trace", bc.trace_path);
   LOG_INFO << "bench: " << cluster.size << (cluster.size == 1 ? " rank" : " ranks") << " x batch " << mo.batch << ", "
            << layout_name(mo.layout) << " on " << mo.device.str() << (mo.tower1_device ? "," : "")
            << (mo.tower1_device ? mo.tower1_device->str() : "") << " (" << precision_name(mo.precision) << ", "

@@ -36,7 +36,7 @@ int shards_import(const std::vector<std::string>& args) {
       ("per-shard", po::value<int64_t>()->default_value(1024), "images per shard file")
       ("threads", po::value<int>()->default_value(0), "decoding threads (0: all cores)")
       ("seed", po::value<uint64_t>()->default_value(1), "seed of the order the training images are sharded in")
-      ("strict", "a file that cannot be decoded is fatal (default: reported and skipped)");
+      ("strict", po::bool_switch(), "a file that cannot be decoded is fatal (default: reported and skipped)");
   // clang-format on
   po::variables_map vm;
   if (!parse_options("shards import", desc, args, vm)) return 0;
@@ -49,7 +49,7 @@ int shards_import(const std::vector<std::string>& args) {
     o.quality = vm["quality"].as<int>();
     o.encoding = parse_encoding(vm["encoding"].as<std::string>());
     o.seed = vm["seed"].as<uint64_t>();
-    o.strict = vm.count("strict") > 0;
+    o.strict = vm["strict"].as<bool>();
     const int threads = vm["threads"].as<int>();
     ALEXNET_CHECK(fs::is_directory(o.train), "--train " << o.train << " is not a folder");
     ALEXNET_CHECK(o.size >= 1 && o.size <= 4096, "--size must be in [1, 4096]");
@@ -83,7 +83,9 @@ int shards_synth(const std::vector<std::string>& args) {
       ("encoding", po::value<std::string>()->default_value("raw"), "raw or jpeg")
       ("quality", po::value<int>()->default_value(90), "JPEG quality")
       ("chunk-images", po::value<int64_t>()->default_value(1), "raw: images per HDF5 chunk (0: contiguous; for measurements)")
-      ("seed", po::value<uint64_t>()->default_value(1), "seed");
+      ("seed", po::value<uint64_t>()->default_value(1), "seed (the classes' colours and patterns)")
+      ("first-sample", po::value<int64_t>()->default_value(0), "number of the first image: a set made with the same seed and "
+                                                               "--first-sample past another's end is a held-out set of the same classes");
   // clang-format on
   po::variables_map vm;
   if (!parse_options("shards synth", desc, args, vm)) return 0;
@@ -96,8 +98,10 @@ int shards_synth(const std::vector<std::string>& args) {
     o.quality = vm["quality"].as<int>();
     o.chunk_images = vm["chunk-images"].as<int64_t>();
     o.seed = vm["seed"].as<uint64_t>();
+    o.first_sample = vm["first-sample"].as<int64_t>();
     ALEXNET_CHECK(o.samples >= 1 && o.classes >= 1 && o.size >= 1 && o.size <= 4096 && o.per_shard >= 1,
                   "--samples, --classes, --per-shard must be positive and --size in [1, 4096]");
+    ALEXNET_CHECK(o.first_sample >= 0, "--first-sample must not be negative, got " << o.first_sample);
     return 0;
   });
   const ShardIndex ix = write_synthetic_set(o);
@@ -110,7 +114,7 @@ int shards_inspect(const std::vector<std::string>& args) {
   po::options_description desc("shards inspect options");
   // clang-format off
   desc.add_options()("dir", po::value<std::string>()->required(), "the shard set folder")
-      ("decode", "also decode every JPEG (slow)");
+      ("decode", po::bool_switch(), "also decode every JPEG (slow)");
   // clang-format on
   po::positional_options_description pos;
   pos.add("dir", 1);
@@ -141,7 +145,7 @@ int shards_inspect(const std::vector<std::string>& args) {
   for (int64_t i = 0; i < ix.num_samples; ++i) ++per_class[static_cast<size_t>(reader.label(i))];
   const auto [mn, mx] = std::minmax_element(per_class.begin(), per_class.end());
   std::printf("  samples per class: min %lld, max %lld\n", static_cast<long long>(*mn), static_cast<long long>(*mx));
-  if (vm.count("decode") && ix.encoding == Encoding::jpeg) {
+  if (vm["decode"].as<bool>() && ix.encoding == Encoding::jpeg) {
     std::vector<uint8_t> bytes;
     for (int64_t i = 0; i < ix.num_samples; ++i) {
       reader.read(i, &bytes);
@@ -150,7 +154,7 @@ int shards_inspect(const std::vector<std::string>& args) {
     }
   }
   std::printf("  every shard checked: counts, shapes, types, labels in range%s: ok\n",
-              vm.count("decode") ? ", every image decoded" : "");
+              vm["decode"].as<bool>() ? ", every image decoded" : "");
   return 0;
 }
 

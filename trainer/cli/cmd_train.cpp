@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "cli/options.h"
@@ -38,13 +39,20 @@ void add_train_options(po::options_description& desc) {
       ("shuffle-buffer", po::value<int64_t>()->default_value(2048), "--shuffle shard: samples in the shuffle buffer")
       ("synthetic-samples", po::value<int64_t>()->default_value(12800), "images in the synthetic data set")
       ("data-classes", po::value<int64_t>()->default_value(0), "classes used by the synthetic data (0: all)")
-      ("lr", po::value<double>()->default_value(0.01), "base learning rate")
-      ("momentum", po::value<double>()->default_value(0.9), "momentum")
-      ("weight-decay", po::value<double>()->default_value(0.0005), "weight decay")
+      ("augment", po::value<std::string>()->default_value("on"),
+       "on: the paper's random crop, flip and PCA lighting; off: the centre crop only (deterministic comparisons)")
+      ("lighting-std", number_value(0.1), "standard deviation of the PCA lighting's alpha (0: no lighting)")
+      ("augment-seed", po::value<uint64_t>(), "seed of the crops, flips and lighting (default: --seed)")
+      ("eval-every", po::value<int64_t>()->default_value(0),
+       "evaluate on --eval-data every K steps and after the last (0: never); each sample counted once across ranks")
+      ("eval-data", po::value<std::string>()->default_value(""), "the shard set --eval-every evaluates on (centre crop)")
+      ("lr", number_value(0.01), "base learning rate")
+      ("momentum", number_value(0.9), "momentum")
+      ("weight-decay", number_value(0.0005), "weight decay")
       ("lr-steps", po::value<std::string>()->default_value(""), "steps at which the rate is multiplied by --lr-gamma (a,b,...)")
       ("lr-step-epochs", po::value<std::string>()->default_value(""),
        "the same in epochs of the data actually used: epoch e begins at step ceil(e x samples / global batch)")
-      ("lr-gamma", po::value<double>()->default_value(0.1), "step decay factor")
+      ("lr-gamma", number_value(0.1), "step decay factor")
       ("warmup-steps", po::value<int64_t>()->default_value(0), "linear warm-up steps")
       ("lr-scaling", po::value<std::string>()->default_value("none"), "none, or linear: lr x global batch / 128")
       ("log-every", po::value<int64_t>()->default_value(10), "log every K steps")
@@ -54,8 +62,8 @@ void add_train_options(po::options_description& desc) {
       ("resume", po::value<std::string>()->default_value(""), "a checkpoint file, a folder (its newest), or auto")
       ("profile-every", po::value<int64_t>()->default_value(0),
        "time every layer on every K-th step and report each layer's min/median/max over ranks (0: off)")
-      ("profile-layers", "time every layer on every step (as --profile-every 1)")
-      ("timeout", po::value<double>()->default_value(60),
+      ("profile-layers", po::bool_switch(), "time every layer on every step (as --profile-every 1)")
+      ("timeout", number_value(60),
        "seconds a collective may wait before the job is ended as stalled, naming the silent ranks (0: never)")
       ("on-nonfinite", po::value<std::string>()->default_value("stop"),
        "a NaN/Inf in a loss or gradient: stop (naming step, layer and rank; the weights before the step are "
@@ -65,6 +73,10 @@ void add_train_options(po::options_description& desc) {
       ("inject-nan", po::value<std::string>()->default_value(""),
        "testing aid: STEP:RANK puts a NaN into rank RANK's images at step STEP (1-based); STEP:RANK:LAYER into "
        "that layer's weight gradient instead")
+      ("trace", po::value<std::string>()->default_value(""),
+       "write a timeline of --trace-steps (Chrome trace-event JSON: Perfetto, chrome://tracing) here")
+      ("trace-steps", po::value<std::string>()->default_value(""),
+       "A:B, the steps traced (1-based, inclusive; default 2:6, or the whole run when shorter)")
       ("json", po::value<std::string>(), "write the run's summary and per-step times and losses here");
   // clang-format on
 }
@@ -106,6 +118,15 @@ void read_data_options(const po::variables_map& vm, TrainConfig& cfg) {
   cfg.data_classes = vm["data-classes"].as<int64_t>();
   ALEXNET_CHECK(cfg.data_classes >= 0 && cfg.data_classes <= cfg.model.config.classes,
                 "--data-classes must be in [0, " << cfg.model.config.classes << "]");
+  cfg.augment = on_off(vm, "augment");
+  cfg.lighting_std = vm["lighting-std"].as<double>();
+  ALEXNET_CHECK(cfg.lighting_std >= 0 && std::isfinite(cfg.lighting_std),
+                "--lighting-std must be >= 0, got " << cfg.lighting_std);
+  if (vm.count("augment-seed")) cfg.augment_seed = vm["augment-seed"].as<uint64_t>();
+  cfg.eval_every = vm["eval-every"].as<int64_t>();
+  cfg.eval_data = vm["eval-data"].as<std::string>();
+  ALEXNET_CHECK(cfg.eval_every >= 0, "--eval-every must be >= 0, got " << cfg.eval_every);
+  ALEXNET_CHECK((cfg.eval_every > 0) == !cfg.eval_data.empty(), "--eval-every K and --eval-data DIR go together");
 }
 
 // SGD and the learning-rate schedule.
@@ -136,8 +157,12 @@ void read_output_options(const po::variables_map& vm, TrainConfig& cfg) {
   cfg.keep = vm["keep"].as<int>();
   ALEXNET_CHECK(cfg.keep >= 1, "--keep must be at least 1");
   cfg.resume = vm["resume"].as<std::string>();
-  cfg.profile_every = vm.count("profile-layers") ? 1 : vm["profile-every"].as<int64_t>();
+  cfg.profile_every = vm["profile-layers"].as<bool>() ? 1 : vm["profile-every"].as<int64_t>();
   ALEXNET_CHECK(cfg.profile_every >= 0, "--profile-every must be >= 0");
+  cfg.trace_path = vm["trace"].as<std::string>();
+  cfg.trace_steps = vm["trace-steps"].as<std::string>();
+  ALEXNET_CHECK(!cfg.trace_path.empty() || cfg.trace_steps.empty(), "--trace-steps needs --trace FILE");
+  cfg.options = options_ini(vm);
 }
 
 // What happens when things go wrong: stalls, NaN/Inf, signals, and the NaN testing aid.
@@ -263,11 +288,34 @@ void write_train_json(const std::string& path, const TrainResult& r, const Train
       .value("mean_step_s", s.mean)
       .value("sd_step_s", s.sd)
       .value("median_step_s", s.median)
-      .value("images_per_s", static_cast<double>(cfg.model.batch) / s.mean)
+      .value("images_per_s", static_cast<double>(cfg.model.batch * world) / s.mean)  // all ranks, as bench
       .value("ranks", static_cast<int64_t>(world))
       .array("step_s", r.step_s)
       .array("loss", r.loss)
       .array("lr", r.lr);
+  write_options(j, cfg.options);
+  j.begin_array("log");
+  for (const LogPoint& p : r.log)
+    j.begin_object()
+        .value("step", p.step)
+        .value("epoch", p.epoch)
+        .value("loss", p.loss)
+        .value("top1", p.top1)
+        .value("top5", p.top5)
+        .value("lr", p.lr)
+        .value("images_per_s", p.images_per_s)
+        .end_object();
+  j.end_array().begin_array("eval");
+  for (const EvalPoint& e : r.evals)
+    j.begin_object()
+        .value("step", e.step)
+        .value("samples", e.samples)
+        .value("loss", e.loss)
+        .value("top1", e.top1)
+        .value("top5", e.top5)
+        .value("seconds", e.seconds)
+        .end_object();
+  j.end_array();
   j.begin_array("per_rank");
   const size_t np = Phases::names().size(), n = r.step_s.size();
   for (int rk = 0; rk < world; ++rk) {
@@ -291,6 +339,8 @@ int cmd_train(const std::vector<std::string>& args) {
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const TrainConfig cfg = train_config_from(vm, cluster);
+  check_output_file(cluster, "--json", vm.count("json") ? vm["json"].as<std::string>() : "");
+  check_output_file(cluster, "--trace", cfg.trace_path);
   log_train_header(cfg, cluster.size);
   AlexNet net(cfg.model);
   const double t0 = now_seconds();

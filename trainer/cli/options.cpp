@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -11,8 +12,10 @@
 #include <boost/any.hpp>
 
 #include "core/device.h"
+#include "core/text.h"
 #include "layers/backend_info.h"
 #include "parallel/mpi_check.h"
+#include "run/json.h"
 
 #include <mpi.h>
 
@@ -39,16 +42,73 @@ static bool is_rank0() {
   return rank == 0;
 }
 
+namespace {
+
+bool truthy(const std::string& v, bool* value) {
+  if (v == "true" || v == "on" || v == "yes" || v == "1") return *value = true, true;
+  if (v == "false" || v == "off" || v == "no" || v == "0") return *value = false, true;
+  return false;
+}
+
+// --config FILE: its entries stored under the command line's (which win: store() keeps a value
+// already given). Throws UsageError naming the file and line of an unknown name or a bad value.
+void store_config_file(const std::string& command, const std::string& path, const po::options_description& all,
+                       po::variables_map& vm) {
+  std::ifstream f(path);
+  if (!f) throw UsageError("alexnet " + command + ": --config " + path + ": cannot read the file");
+  std::stringstream text;
+  text << f.rdbuf();
+  std::vector<IniEntry> entries;
+  try {
+    entries = parse_ini(text.str(), path);
+  } catch (const Error& e) {
+    throw UsageError("alexnet " + command + ": --config " + e.what());
+  }
+  for (const IniEntry& e : entries) {
+    const std::string where = "alexnet " + command + ": --config " + path + " line " + std::to_string(e.line) + ": ";
+    const po::option_description* d = all.find_nothrow(e.key, false);
+    if (!d || e.key == "config" || e.key == "help")
+      throw UsageError(where + "'" + e.key + "' is not an option of alexnet " + command + " (alexnet " + command +
+                       " --help lists them)");
+    po::option opt;
+    opt.string_key = e.key;
+    opt.original_tokens = {"--" + e.key, e.value};
+    if (d->semantic()->max_tokens() == 0) {  // a switch: true/false
+      bool on = false;
+      if (!truthy(e.value, &on))
+        throw UsageError(where + e.key + " is a switch: write true or false, not '" + e.value + "'");
+      if (!on) continue;
+    } else {
+      opt.value = {e.value};
+    }
+    po::parsed_options one(&all);
+    one.options.push_back(opt);
+    try {
+      po::store(one, vm);
+    } catch (const po::error& err) {
+      throw UsageError(where + err.what());
+    }
+  }
+}
+
+}  // namespace
+
 bool parse_options(const std::string& command, const po::options_description& desc,
                    const std::vector<std::string>& args, po::variables_map& vm) {
   po::options_description all(desc);
-  all.add_options()("help,h", "show this help");
+  // clang-format off
+  all.add_options()
+      ("config", po::value<std::string>(), "an INI file of options (name = value lines, the names of the flags); "
+       "flags on the command line win")
+      ("help,h", "show this help");
+  // clang-format on
   try {
     po::store(po::command_line_parser(args).options(all).run(), vm);
     if (vm.count("help")) {
       if (is_rank0()) std::cout << "Usage: alexnet " << command << " [options]\n" << all << "\n";
       return false;
     }
+    if (vm.count("config")) store_config_file(command, vm["config"].as<std::string>(), all, vm);
     po::notify(vm);
   } catch (const po::error& e) {
     std::ostringstream os;
@@ -71,7 +131,7 @@ void add_model_options(po::options_description& desc) {
   desc.add_options()
       ("input-size", po::value<int64_t>()->default_value(227), "input image side (pixels)")
       ("classes", po::value<int64_t>()->default_value(1000), "number of classes (even: half per tower)")
-      ("width", po::value<double>()->default_value(1.0), "channel width multiplier (1 = the paper)")
+      ("width", number_value(1.0), "channel width multiplier (1 = the paper)")
       ("lrn", po::value<std::string>()->default_value("paper"),
        "LRN convention: paper (k=2, alpha*sum) or caffe (k=1, alpha/n*sum, as PyTorch)");
   // clang-format on
@@ -145,11 +205,11 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
       ("seed", po::value<uint64_t>()->default_value(1), "seed of the weights, dropout and data")
       ("init", po::value<std::string>()->default_value("caffe"),
        "initialisation: caffe (N(0,.01), fc6/7 .005, biases .1) or paper (N(0,.01), biases 1)")
-      ("dropout", po::value<double>()->default_value(0.5), "dropout probability of fc6 and fc7 (0: none)")
+      ("dropout", number_value(0.5), "dropout probability of fc6 and fc7 (0: none)")
       ("fuse-relu", po::value<std::string>()->default_value("on"),
        "on: conv1-5, fc6 and fc7 apply their ReLU in forward (a oneDNN post-op, or in the GPU's bias pass); off: "
        "separate ReLU layers, for comparison")
-      ("bucket-mb", po::value<double>()->default_value(25), "gradient bucket size for the all-reduce (MB)")
+      ("bucket-mb", number_value(25), "gradient bucket size for the all-reduce (MB)")
       ("overlap", po::value<std::string>()->default_value("on"),
        "on: a bucket's all-reduce starts as soon as backward has produced it; off: after backward")
       ("allreduce", po::value<std::string>()->default_value("auto"),
@@ -172,29 +232,53 @@ DataParallelOptions data_parallel_from(const po::variables_map& vm) {
   });
 }
 
+namespace {
+
+// The text of an option's value; "" for a switch.
+std::string option_text(const po::variable_value& value) {
+  const boost::any& a = value.value();
+  std::ostringstream os;
+  if (auto* s = boost::any_cast<std::string>(&a))
+    os << *s;
+  else if (auto* i = boost::any_cast<int>(&a))
+    os << *i;
+  else if (auto* l = boost::any_cast<int64_t>(&a))
+    os << *l;
+  else if (auto* u = boost::any_cast<uint64_t>(&a))
+    os << *u;
+  else if (auto* d = boost::any_cast<double>(&a))
+    os << format_number(*d);
+  else if (auto* b = boost::any_cast<bool>(&a))
+    os << (*b ? "true" : "false");
+  return os.str();
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, std::string>> options_as_config(const po::variables_map& vm) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [name, value] : vm) {
     if (name == "json" || name == "threads" || name == "help") continue;  // may differ per rank
-    const boost::any& a = value.value();
-    std::ostringstream os;
-    if (auto* s = boost::any_cast<std::string>(&a))
-      os << *s;
-    else if (auto* i = boost::any_cast<int>(&a))
-      os << *i;
-    else if (auto* l = boost::any_cast<int64_t>(&a))
-      os << *l;
-    else if (auto* u = boost::any_cast<uint64_t>(&a))
-      os << *u;
-    else if (auto* d = boost::any_cast<double>(&a))
-      os << *d;
-    else if (auto* b = boost::any_cast<bool>(&a))
-      os << *b;
-    else
-      os << "(set)";
-    out.emplace_back("--" + name, os.str());
+    out.emplace_back("--" + name, value.value().empty() ? "(set)" : option_text(value));
   }
   return out;
+}
+
+std::string options_ini(const po::variables_map& vm) {
+  std::string out;
+  for (const auto& [name, value] : vm) {
+    if (name == "help" || name == "config") continue;  // the file's entries are among the others
+    out += name + " = " + option_text(value) + "\n";
+  }
+  return out;
+}
+
+void check_output_file(const Cluster& c, const std::string& flag, const std::string& path) {
+  if (path.empty()) return;
+  usage_check_on_root(c, [&] {
+    const std::string why = unwritable_reason(path);
+    return why.empty() ? std::string() : flag + " " + path + ": " + why;
+  });
 }
 
 ModelOptions model_options_from(const po::variables_map& vm, const Cluster& cluster) {

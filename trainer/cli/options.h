@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "layers/backend_info.h"
 #include "model/model.h"
 #include "model/model_config.h"
@@ -35,6 +36,19 @@ bool parse_options(const std::string& command, const boost::program_options::opt
 std::optional<boost::program_options::variables_map> parse_on_every_rank(
     const std::string& command, const boost::program_options::options_description& desc,
     const std::vector<std::string>& args, const Cluster& cluster);
+
+// A double option whose default prints as written ("0.9", not boost's "0.90000000000000002").
+inline boost::program_options::typed_value<double>* number_value(double v) {
+  return boost::program_options::value<double>()->default_value(v, format_number(v));
+}
+
+// Every option's resolved value (command line, --config, defaults) as "name = value" lines: what
+// --config reads back, recorded in every --json and checkpoint.
+std::string options_ini(const boost::program_options::variables_map& vm);
+
+// Rank 0 checks that it can write `path` (given as `flag`): a UsageError on every rank otherwise,
+// before anything runs. Collective. Nothing when path is empty.
+void check_output_file(const Cluster& c, const std::string& flag, const std::string& path);
 
 // Options shared by every command that builds the model, and the ModelConfig they describe.
 void add_model_options(boost::program_options::options_description& desc);

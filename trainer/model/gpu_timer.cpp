@@ -1,6 +1,10 @@
 // CUDA-event spans (see gpu_timer.h).
 #include "model/gpu_timer.h"
 
+#include <cmath>
+#include <limits>
+
+#include "core/clock.h"
 #include "core/error.h"
 
 #ifdef ALEXNET_HAVE_CUDA
@@ -19,6 +23,12 @@ struct GpuTimer::Impl {
   };
   std::vector<Span> pool;  // events made so far (kept for reuse)
   size_t used = 0;         // spans of this step
+  struct Anchor {
+    int device = -1;
+    cudaEvent_t event = nullptr;
+    double host_s = 0;
+  };
+  std::vector<Anchor> anchors;  // one per device anchored (kept for reuse; host_s < 0: not this step)
 };
 
 GpuTimer::GpuTimer() : impl_(std::make_unique<Impl>()) {}
@@ -29,6 +39,25 @@ GpuTimer::~GpuTimer() {
     cudaEventDestroy(s.start);
     cudaEventDestroy(s.stop);
   }
+  for (auto& a : impl_->anchors) cudaSetDevice(a.device), cudaEventDestroy(a.event);
+}
+
+void GpuTimer::anchor(const Device& d) {
+  auto& I = *impl_;
+  Impl::Anchor* a = nullptr;
+  for (auto& x : I.anchors)
+    if (x.device == d.index) a = &x;
+  gpu::activate(d);
+  if (!a) {
+    Impl::Anchor made;
+    made.device = d.index;
+    CUDA_CHECK(cudaEventCreate(&made.event));
+    I.anchors.push_back(made);
+    a = &I.anchors.back();
+  }
+  CUDA_CHECK(cudaEventRecord(a->event, gpu::stream(d)));
+  CUDA_CHECK(cudaEventSynchronize(a->event));
+  a->host_s = now_seconds();
 }
 
 int GpuTimer::begin(const Device& d) {
@@ -62,9 +91,10 @@ void GpuTimer::end(int span) {
   CUDA_CHECK(cudaEventRecord(s.stop, s.stream));
 }
 
-std::vector<double> GpuTimer::collect() {
+std::vector<double> GpuTimer::collect(std::vector<double>* starts) {
   auto& I = *impl_;
   std::vector<double> out(I.used);
+  if (starts) starts->assign(I.used, std::numeric_limits<double>::quiet_NaN());
   for (size_t i = 0; i < I.used; ++i) {
     Impl::Span& s = I.pool[i];
     CUDA_CHECK(cudaSetDevice(s.device));
@@ -72,12 +102,23 @@ std::vector<double> GpuTimer::collect() {
     float ms = 0;
     CUDA_CHECK(cudaEventElapsedTime(&ms, s.start, s.stop));
     out[i] = ms * 1e-3;
+    if (!starts) continue;
+    for (const auto& a : I.anchors)
+      if (a.device == s.device && a.host_s > 0) {
+        float since = 0;
+        CUDA_CHECK(cudaEventElapsedTime(&since, a.event, s.start));
+        (*starts)[i] = a.host_s + since * 1e-3;
+      }
   }
   I.used = 0;
+  for (auto& a : I.anchors) a.host_s = 0;
   return out;
 }
 
-void GpuTimer::clear() { impl_->used = 0; }
+void GpuTimer::clear() {
+  impl_->used = 0;
+  for (auto& a : impl_->anchors) a.host_s = 0;
+}
 
 #else
 
@@ -86,7 +127,11 @@ GpuTimer::GpuTimer() = default;
 GpuTimer::~GpuTimer() = default;
 int GpuTimer::begin(const Device& d) { throw Error("GPU timing on " + d.str() + ": this build has no CUDA backend"); }
 void GpuTimer::end(int) { throw Error("GPU timing: this build has no CUDA backend"); }
-std::vector<double> GpuTimer::collect() { return {}; }
+std::vector<double> GpuTimer::collect(std::vector<double>* starts) {
+  if (starts) starts->clear();
+  return {};
+}
+void GpuTimer::anchor(const Device& d) { throw Error("GPU timing on " + d.str() + ": this build has no CUDA backend"); }
 void GpuTimer::clear() {}
 
 #endif

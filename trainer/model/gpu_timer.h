@@ -20,7 +20,11 @@ class GpuTimer {
   int begin(const Device& d);  // a new span starts on d's stream; returns its number
   void end(int span);          // it ends here (on the same stream)
   // Seconds of every span since the last collect() or clear(), in begin order; then forgets them.
-  std::vector<double> collect();
+  // With `starts`, also when each span began on the host clock (NaN for a device not anchored).
+  std::vector<double> collect(std::vector<double>* starts = nullptr);
+  // Ties d's event times to the host clock for this step's spans: an event recorded on d's stream
+  // and waited for (call when the GPU is idle, at the start of a step: the wait is then nothing).
+  void anchor(const Device& d);
   void clear();
 
  private:

@@ -2,6 +2,7 @@
 #include "model/step_timer.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -58,7 +59,9 @@ void StepTimer::end(int token) noexcept {
   const Open o = open_[static_cast<size_t>(token)];
   open_.resize(static_cast<size_t>(token));  // spans nest: this one and any left open inside it
   if (o.gpu_span < 0) {
-    (o.backward ? bwd_s_ : fwd_s_)[static_cast<size_t>(o.row)] += now_seconds() - o.t0;
+    const double t1 = now_seconds();
+    (o.backward ? bwd_s_ : fwd_s_)[static_cast<size_t>(o.row)] += t1 - o.t0;
+    if (trace_ && trace_->recording()) trace_span(o.row, o.tower, o.backward, o.t0, t1);
     return;
   }
   try {
@@ -69,9 +72,30 @@ void StepTimer::end(int token) noexcept {
   }
 }
 
+void StepTimer::trace_span(int row, int tower, bool backward, double t0, double t1) const {
+  TraceEvent e;
+  e.track = kTrackTower0 + tower;
+  e.name = rows_[static_cast<size_t>(row)] + (backward ? " backward" : " forward");
+  e.category = "layer";
+  e.t0 = t0, e.t1 = t1;
+  e.text_args = {{"row", rows_[static_cast<size_t>(row)]}, {"direction", backward ? "backward" : "forward"}};
+  trace_->add(std::move(e));
+}
+
+void StepTimer::anchor() {
+  if (!gpu_) return;
+  gpu_->anchor(dev_[0]);
+  if (dev_[1] != dev_[0]) gpu_->anchor(dev_[1]);
+}
+
 void StepTimer::collect() const {
   if (!gpu_ || spans_.empty()) return;
-  const std::vector<double> secs = gpu_->collect();
+  std::vector<double> starts;
+  const bool tracing = trace_ && trace_->recording();
+  const std::vector<double> secs = gpu_->collect(tracing ? &starts : nullptr);
+  for (size_t i = 0; tracing && i < spans_.size() && i < secs.size() && i < starts.size(); ++i)
+    if (std::isfinite(starts[i]))
+      trace_span(spans_[i].row, spans_[i].tower, spans_[i].backward, starts[i], starts[i] + secs[i]);
   const size_t rows = rows_.size();
   std::vector<double> per(rows * 2 * 2, 0.0);  // (row, direction, tower)
   for (size_t i = 0; i < spans_.size() && i < secs.size(); ++i) {

@@ -4,7 +4,8 @@
 // scope(). On the CPU the host clock; on GPUs CUDA events recorded on the tower's stream
 // (GpuTimer), read only when the seconds are asked for, after the step. Towers on one GPU run one
 // after the other, so a row sums them; on two GPUs side by side, so a row counts the slower tower.
-// Off (the default), nothing is recorded.
+// Off (the default), nothing is recorded. With a Trace attached and recording, every span also
+// becomes an event on its tower's track (GPUs: placed on the host clock by anchor()).
 #pragma once
 
 #include <array>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/device.h"
+#include "core/trace.h"
 #include "layers/layer.h"
 
 namespace alexnet {
@@ -39,6 +41,10 @@ class StepTimer {
   const std::vector<double>& forward_seconds() const;
   const std::vector<double>& backward_seconds() const;
   void clear();
+  // Spans become events of `trace` while it records (nullptr: none).
+  void set_trace(Trace* trace) { trace_ = trace; }
+  // GPUs: ties this step's event times to the host clock (after clear(), with the GPUs idle).
+  void anchor();
 
  private:
   class TowerProbe;
@@ -52,6 +58,7 @@ class StepTimer {
     int row, tower;
     bool backward;
   };
+  void trace_span(int row, int tower, bool backward, double t0, double t1) const;
   int row(const std::string& name) const;  // throws Error for a row not in the list
   int begin(int tower, int row, bool backward);
   void end(int token) noexcept;
@@ -66,6 +73,7 @@ class StepTimer {
   std::vector<Open> open_;
   mutable std::vector<Span> spans_;
   mutable std::vector<double> fwd_s_, bwd_s_;
+  Trace* trace_ = nullptr;
 };
 
 }  // namespace alexnet

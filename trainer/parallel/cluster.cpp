@@ -139,6 +139,18 @@ std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& 
   return all;
 }
 
+void usage_check_on_root(const Cluster& c, const std::function<std::string()>& check) {
+  std::string error = c.root() ? check() : std::string();
+  if (!c.alone()) bcast_string(c, error);
+  if (!error.empty()) throw UsageError(error);
+}
+
+std::vector<std::string> gather_strings_to_root(const Cluster& c, const std::string& mine) {
+  if (c.alone()) return {mine};
+  WatchScope watch("a gather of texts");
+  return gather_strings(c, mine);
+}
+
 std::vector<std::string> gather_hostnames(const Cluster& c) {
   if (c.alone()) return {hostname()};
   return gather_strings(c, hostname());

@@ -33,6 +33,14 @@ void check_same_config(const Cluster& c, const std::vector<std::pair<std::string
 // Collective; `what` names it for the stall detector.
 void on_root(const Cluster& c, const std::function<void()>& fn, const std::string& what = "an action of rank 0");
 
+// check() on rank 0 only, returning what is wrong ("" when nothing is): a UsageError with that
+// message on every rank (exit 2, printed once). Collective. For the checks made before a run
+// starts that only rank 0 can make (can it write the report file?).
+void usage_check_on_root(const Cluster& c, const std::function<std::string()>& check);
+
+// Every rank's string on rank 0, in rank order; empty elsewhere. Collective.
+std::vector<std::string> gather_strings_to_root(const Cluster& c, const std::string& mine);
+
 // Every rank's vector (all of the same length) on rank 0, rank-major; empty elsewhere. Collective.
 std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine);
 

@@ -11,22 +11,32 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/tensor.h"
+#include "core/trace.h"
 #include "layers/backend_info.h"
 
 namespace alexnet {
 
 class CommWorker;
 
+// One collective: what errors and the stall detector call it ("all-reduce of step 3, bucket 1 (fc6)
+// of tower 0"), and its event in a trace (name, numbers; the communicator adds the times).
+struct Collective {
+  std::string label;
+  std::string trace_name;
+  std::vector<std::pair<std::string, double>> trace_args;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
   virtual int size() const = 0;
   virtual const char* name() const = 0;  // "MPI" or "NCCL"
-  // Starts summing `slice` in place across ranks and returns at once. `label` names the
-  // collective for the stall detector and errors ("all-reduce of step 3, bucket 1 (fc6) of tower 0").
-  virtual void start(const Tensor& slice, const std::string& label) = 0;
+  // Starts summing `slice` in place across ranks and returns at once.
+  virtual void start(const Tensor& slice, const Collective& what) = 0;
   // Everything started so far has finished (MPI: blocks; NCCL: later work on the compute stream
   // waits for it, without a host synchronisation).
   virtual void wait() = 0;
@@ -35,6 +45,13 @@ class Communicator {
   // done: asynchronous() says so, and the caller asks after synchronising).
   virtual double take_busy_seconds() = 0;
   virtual bool asynchronous() const { return false; }
+  // While `trace` records, every collective becomes an event on `track` (when it was queued,
+  // started and ended; NCCL: from its CUDA events, once take_busy_seconds() reads them).
+  void set_trace(Trace* trace, int track) { trace_ = trace, track_ = track; }
+
+ protected:
+  Trace* trace_ = nullptr;
+  int track_ = kTrackComm;
 };
 
 // A thread that runs queued jobs in order: the MPI communicators of both towers share one, so

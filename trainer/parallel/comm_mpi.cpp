@@ -3,6 +3,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -95,12 +96,18 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   const char* name() const override { return "MPI"; }
 
-  void start(const Tensor& slice, const std::string& label) override {
+  void start(const Tensor& slice, const Collective& what) override {
     ALEXNET_CHECK(slice.device.is_cpu() && slice.dtype == DType::f32,
                   "MPI all-reduce needs f32 host memory, got " << slice.str());
     float* p = slice.f32();
     const int64_t n = slice.numel();
-    auto job = [this, p, n, label] {
+    std::shared_ptr<TraceEvent> event;  // when tracing: filled in by the job
+    if (trace_ && trace_->recording()) {
+      event = std::make_shared<TraceEvent>();
+      event->track = track_, event->name = what.trace_name, event->category = "allreduce";
+      event->args = what.trace_args, event->queued = now_seconds(), event->step = trace_->step();
+    }
+    auto job = [this, p, n, label = what.label, event] {
       WatchScope watch(label);
       const double t0 = now_seconds();
       for (int64_t done = 0; done < n;) {  // MPI counts are int
@@ -108,8 +115,13 @@ class MpiCommunicator final : public Communicator {
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p + done, chunk, MPI_FLOAT, MPI_SUM, comm_));
         done += chunk;
       }
+      const double t1 = now_seconds();
+      if (event) {
+        event->t0 = t0, event->t1 = t1;
+        trace_->add(*event);
+      }
       std::lock_guard<std::mutex> lock(busy_m_);
-      busy_s_ += now_seconds() - t0;
+      busy_s_ += t1 - t0;
     };
     if (worker_)
       worker_->post(job);

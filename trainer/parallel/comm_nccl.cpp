@@ -7,8 +7,10 @@
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
+#include <memory>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/gpu.h"
 #include "parallel/comm.h"
 #include "parallel/mpi_check.h"
@@ -40,25 +42,41 @@ class NcclCommunicator final : public Communicator {
     if (ready_) cudaEventDestroy(ready_);
     if (done_) cudaEventDestroy(done_);
     for (const Span& s : spans_) cudaEventDestroy(s.start), cudaEventDestroy(s.stop);
+    if (anchor_) cudaEventDestroy(anchor_);
     if (stream_) cudaStreamDestroy(stream_);
   }
 
   int size() const override { return size_; }
   const char* name() const override { return "NCCL"; }
 
-  void start(const Tensor& slice, const std::string& /*label*/) override {
+  void start(const Tensor& slice, const Collective& what) override {
     ALEXNET_CHECK(slice.device.is_cuda() && slice.device.index == device_ && slice.dtype == DType::f32,
                   "NCCL all-reduce needs f32 memory on cuda:" << device_ << ", got " << slice.str());
     CUDA_CHECK(cudaSetDevice(device_));
+    const bool tracing = trace_ && trace_->recording();
+    if (tracing && timed_ == 0) {
+      // The step's first collective: stream_ is idle, so the anchor completes at once and ties
+      // this step's event times to the host clock.
+      if (!anchor_) CUDA_CHECK(cudaEventCreate(&anchor_));
+      CUDA_CHECK(cudaEventRecord(anchor_, stream_));
+      CUDA_CHECK(cudaEventSynchronize(anchor_));
+      anchor_host_s_ = now_seconds();
+    }
     CUDA_CHECK(cudaEventRecord(ready_, compute_));
     CUDA_CHECK(cudaStreamWaitEvent(stream_, ready_, 0));
     if (timed_ == spans_.size()) {
       Span s;
       CUDA_CHECK(cudaEventCreate(&s.start));
       CUDA_CHECK(cudaEventCreate(&s.stop));
-      spans_.push_back(s);
+      spans_.push_back(std::move(s));
     }
-    const Span& span = spans_[timed_++];
+    Span& span = spans_[timed_++];
+    span.event.reset();
+    if (tracing) {
+      span.event = std::make_unique<TraceEvent>();
+      span.event->track = track_, span.event->name = what.trace_name, span.event->category = "allreduce";
+      span.event->args = what.trace_args, span.event->queued = now_seconds(), span.event->step = trace_->step();
+    }
     CUDA_CHECK(cudaEventRecord(span.start, stream_));
     NCCL_CHECK(
         ncclAllReduce(slice.data, slice.data, static_cast<size_t>(slice.numel()), ncclFloat, ncclSum, comm_, stream_));
@@ -80,8 +98,17 @@ class NcclCommunicator final : public Communicator {
       float ms = 0;
       CUDA_CHECK(cudaEventElapsedTime(&ms, spans_[i].start, spans_[i].stop));
       total += ms * 1e-3;
+      if (spans_[i].event && anchor_host_s_ > 0) {
+        float since = 0;
+        CUDA_CHECK(cudaEventElapsedTime(&since, anchor_, spans_[i].start));
+        TraceEvent& e = *spans_[i].event;
+        e.t0 = anchor_host_s_ + since * 1e-3, e.t1 = e.t0 + ms * 1e-3;
+        trace_->add(std::move(e));
+      }
+      spans_[i].event.reset();
     }
     timed_ = 0;
+    anchor_host_s_ = 0;
     return total;
   }
   bool asynchronous() const override { return true; }
@@ -93,8 +120,11 @@ class NcclCommunicator final : public Communicator {
   cudaEvent_t ready_ = nullptr, done_ = nullptr;
   struct Span {
     cudaEvent_t start = nullptr, stop = nullptr;
+    std::unique_ptr<TraceEvent> event;  // tracing: the event, its times filled in once read
   };
-  std::vector<Span> spans_;  // around each all-reduce since the last take_busy_seconds()
+  cudaEvent_t anchor_ = nullptr;  // tracing: recorded at the step's first collective
+  double anchor_host_s_ = 0;      // when it completed (host clock); 0: none this step
+  std::vector<Span> spans_;       // around each all-reduce since the last take_busy_seconds()
   size_t timed_ = 0;
   ncclComm_t comm_ = nullptr;
 };

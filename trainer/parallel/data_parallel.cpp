@@ -11,7 +11,7 @@
 #include "parallel/mpi_check.h"
 #include "parallel/watchdog.h"
 
-#include <sstream>
+#include <utility>
 
 namespace alexnet {
 
@@ -128,12 +128,35 @@ void DataParallel::launch(int tower, size_t bucket) {
     if (!nonfinite_layer_.empty()) nonfinite_tower_ = tower;
   }
   if (communicating_) {
-    std::ostringstream label;
-    label << "all-reduce of step " << step_ + 1 << ", bucket " << bucket << " (";
-    for (size_t i = 0; i < b.layers.size(); ++i) label << (i ? "," : "") << b.layers[i];
-    label << ") of tower " << tower;
-    comm(tower).start(s, label.str());
+    std::string layers;
+    for (size_t i = 0; i < b.layers.size(); ++i) layers += (i ? "," : "") + b.layers[i];
+    Collective what;
+    what.label = "all-reduce of step " + std::to_string(step_ + 1) + ", bucket " + std::to_string(bucket) + " (" +
+                 layers + ") of tower " + std::to_string(tower);
+    what.trace_name = "bucket " + std::to_string(bucket) + " (" + layers + ") tower " + std::to_string(tower);
+    what.trace_args = {{"bucket", static_cast<double>(bucket)},
+                       {"tower", static_cast<double>(tower)},
+                       {"bytes", static_cast<double>(b.count * static_cast<int64_t>(sizeof(float)))}};
+    comm(tower).start(s, what);
   }
+}
+
+void DataParallel::set_trace(Trace* trace) {
+  for (size_t t = 0; t < comms_.size(); ++t)
+    if (comms_[t])
+      comms_[t]->set_trace(trace, comms_[t]->asynchronous() ? kTrackComm + static_cast<int>(t) : kTrackComm);
+}
+
+std::vector<std::pair<int, std::string>> DataParallel::trace_tracks() const {
+  std::vector<std::pair<int, std::string>> out;
+  for (size_t t = 0; t < comms_.size(); ++t) {
+    if (!comms_[t]) continue;
+    if (!comms_[t]->asynchronous()) return {{kTrackComm, std::string("all-reduce (") + comms_[t]->name() + ")"}};
+    const bool shared = !comms_[1];
+    out.emplace_back(kTrackComm + static_cast<int>(t),
+                     shared ? "all-reduce (NCCL)" : "all-reduce tower " + std::to_string(t) + " (NCCL)");
+  }
+  return out;
 }
 
 std::string first_nonfinite_layer(const ParamLayout& layout, const Tensor& grads, int64_t offset, int64_t count) {

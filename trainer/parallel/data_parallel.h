@@ -61,6 +61,11 @@ class DataParallel {
   // GPU work is done (after AlexNet::synchronize()). 0 without NCCL.
   double gpu_allreduce_seconds();
 
+  // While `trace` records, every bucket's all-reduce becomes an event (nullptr: none).
+  void set_trace(Trace* trace);
+  // The trace tracks of the all-reduces and their names ("all-reduce (MPI)"); none alone.
+  std::vector<std::pair<int, std::string>> trace_tracks() const;
+
   // Testing aid: called on a bucket of this rank's gradients just before it is checked and sent.
   void set_bucket_hook(std::function<void(int tower, const Bucket&, const Tensor&)> hook) {
     bucket_hook_ = std::move(hook);

@@ -1,7 +1,9 @@
 // The benchmark behind `alexnet bench` (see bench.h).
 #include "run/bench.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 
 #include "core/error.h"
 #include "core/host.h"
@@ -12,6 +14,7 @@
 #include "parallel/watchdog.h"
 #include "run/environment.h"
 #include "run/json.h"
+#include "run/trace.h"
 
 namespace alexnet {
 
@@ -46,7 +49,8 @@ class ModeRunner {
   ModeRunner(AlexNet& net, DataParallel& dp, const BenchConfig& c, const std::string& mode)
       : net_(net), dp_(dp), lr_(c.lr), backward_(mode != "forward"), update_(mode == "train") {}
 
-  Phases step(int i) {
+  // One step; with `spans`, its phases as a trace shows them (host clock) and its start and end.
+  Phases step(int i, std::vector<PhaseSpan>* spans = nullptr, double* start = nullptr, double* end = nullptr) {
     Phases p;
     const double t0 = now_seconds();
     net_.forward();
@@ -56,6 +60,8 @@ class ModeRunner {
       net_.l2_loss_grad();
     const double t1 = now_seconds();
     p.forward = t1 - t0;
+    if (spans) spans->push_back({"forward", t0, t1});
+    double t_last = t1;  // the end of the last phase
     if (backward_) {
       dp_.begin_step(i);
       net_.backward();
@@ -63,13 +69,23 @@ class ModeRunner {
       const CommTimes ct = dp_.finish_backward();
       const double t3 = now_seconds();
       p.backward = t2 - t1, p.allreduce = ct.allreduce_s, p.exposed = t3 - t2;
+      if (spans) spans->push_back({"backward", t1, t2}), spans->push_back({"all-reduce wait (exposed)", t2, t3});
+      t_last = t3;
       if (update_) {
         net_.update(lr_, sgd_, dp_.grad_scale());
-        p.update = now_seconds() - t3;
+        t_last = now_seconds();
+        p.update = t_last - t3;
+        if (spans) spans->push_back({"update", t3, t_last});
       }
     }
-    if (net_.on_gpu()) gpu_phases(p);
-    p.step = now_seconds() - t0;
+    double t_end = t_last;
+    if (net_.on_gpu()) {
+      gpu_phases(p);
+      t_end = now_seconds();
+      if (spans) spans->push_back({"wait for the GPUs", t_last, t_end});
+    }
+    p.step = t_end - t0;
+    if (start) *start = t0, *end = t_end;
     if (net_.on_gpu() && net_.timer().enabled() && backward_)
       p.exposed = std::max(0.0, p.step - p.forward - p.backward - p.update);
     return p;
@@ -110,7 +126,7 @@ class ModeRunner {
 // costs nothing measurable). On GPUs profiling records two CUDA events per layer and tower (~150
 // pairs a step, a few percent of a short step) and reads them at the step's end: the timed steps
 // run without, and c.profile_steps steps after them give the per-layer rows and the phases.
-ModeResult run_mode(AlexNet& net, DataParallel& dp, const BenchConfig& c, const std::string& mode) {
+ModeResult run_mode(AlexNet& net, DataParallel& dp, const BenchConfig& c, const std::string& mode, Tracer* tracer) {
   ModeResult r;
   r.key = mode;
   r.title = mode == "forward" ? "Forward" : mode == "forward-backward" ? "Forward-backward" : "Training step";
@@ -121,13 +137,23 @@ ModeResult run_mode(AlexNet& net, DataParallel& dp, const BenchConfig& c, const 
   r.bwd.assign(rows.size(), {});
   const int profiled = r.profiled_separately ? c.profile_steps : 0;
   for (int i = 0; i < c.warmup + c.steps + profiled; ++i) {
-    const bool timed = i >= c.warmup && i < c.warmup + c.steps, profiling = r.profiled_separately ? !timed : true;
+    const bool timed = i >= c.warmup && i < c.warmup + c.steps;
+    const int64_t step = i - c.warmup + 1;  // of the timed steps, as --trace-steps counts them
+    const bool traced = tracer && timed && tracer->traces(step);
+    const bool profiling = r.profiled_separately ? !timed || traced : true;
     net.timer().enable(profiling);
     net.timer().clear();
-    const Phases p = runner.step(i);
+    if (traced) tracer->begin_step(step);
+    std::vector<PhaseSpan> spans;
+    double t0 = 0, t1 = 0;
+    const Phases p = traced ? runner.step(i, &spans, &t0, &t1) : runner.step(i);
+    if (traced) {
+      net.timer().forward_seconds();  // GPUs: reads the layers' events into the trace
+      tracer->end_step(step, t0, t1, spans);
+    }
     if (i < c.warmup) continue;
     if (timed) r.step_s.push_back(p.step);
-    if (!profiling) continue;
+    if (!profiling || (r.profiled_separately && timed)) continue;
     r.phases.push_back(p);
     r.profiled_step_s.push_back(p.step);
     for (size_t k = 0; k < rows.size(); ++k) {
@@ -279,8 +305,18 @@ std::vector<ModeResult> run_bench(AlexNet& net, DataParallel& dp, const BenchCon
   check_bench_config(c);
   net.set_training(true);  // dropout active, as the seed and the peer
   net.timer().enable(true);
+  std::unique_ptr<Tracer> tracer;
+  if (!c.trace_path.empty())
+    tracer = std::make_unique<Tracer>(c.trace_path, parse_trace_steps(c.trace_steps, 1, c.steps), "alexnet bench", net,
+                                      dp, dp.cluster(), 0);
+  // The traced mode: the training step, or the last mode.
+  const bool has_train = std::find(c.modes.begin(), c.modes.end(), "train") != c.modes.end();
   std::vector<ModeResult> results;
-  for (const auto& mode : c.modes) results.push_back(run_mode(net, dp, c, mode));
+  for (const auto& mode : c.modes) {
+    const bool traced_mode = has_train ? mode == "train" : mode == c.modes.back();
+    results.push_back(run_mode(net, dp, c, mode, traced_mode ? tracer.get() : nullptr));
+  }
+  if (tracer) tracer->finish();
   return results;
 }
 
@@ -323,6 +359,7 @@ void write_bench_json(const std::string& path, const std::vector<ModeResult>& re
   JsonWriter j;
   j.begin_object().value("tool", "alexnet bench").value("version", code_version());
   write_bench_config(j, c, net, dp);
+  if (!c.options.empty()) write_options(j, c.options);
   write_buckets(j, net, dp);
   write_environment(j);
   j.begin_array("modes");

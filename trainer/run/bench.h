@@ -22,6 +22,10 @@ struct BenchConfig {
   double lr = 0.01;        // of the training step
   std::string label;       // recorded in the JSON (weak, strong, ...)
   int profile_steps = 10;  // GPUs: steps profiled after the timed ones (the timed ones are not)
+  // --trace: a timeline of timed steps trace_steps ("A:B"; "" the default) of the training-step
+  // mode (the last mode when train is not among them), written there.
+  std::string trace_path, trace_steps;
+  std::string options;  // the command's resolved options ("name = value" lines), for the JSON
 };
 
 struct ModeResult {

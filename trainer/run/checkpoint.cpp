@@ -98,6 +98,7 @@ std::string save_checkpoint(const std::string& dir, const AlexNet& net, const Tr
     h5::set_attr(f, "batch", o.batch);
     h5::set_attr(f, "seed", o.seed);
     h5::set_attr(f, "init", std::string(init_recipe_name(o.init)));
+    if (!state.options.empty()) h5::set_attr(f, "options", state.options);
     h5::write_u64s(f, "rng", state.rng);
     for (int t = 0; t < AlexNet::kTowers; ++t) {
       const TowerParams& p = net.params(t);

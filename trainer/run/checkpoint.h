@@ -17,6 +17,7 @@ struct TrainState {
   int64_t samples_seen = 0;   // global data position (samples consumed by all ranks)
   int64_t dataset_size = 0;   // samples per epoch (0: unknown)
   std::vector<uint64_t> rng;  // dropout counters (AlexNet::rng_state)
+  std::string options;        // the run's resolved options (written, not read back)
   double epoch() const { return dataset_size ? static_cast<double>(samples_seen) / dataset_size : 0.0; }
 };
 

@@ -12,6 +12,7 @@ namespace alexnet {
 inline LoaderOptions loader_options(const AlexNet& net, const Cluster& c) {
   LoaderOptions lo;
   lo.batch = net.options().batch, lo.rank = c.rank, lo.ranks = c.size, lo.seed = net.options().seed;
+  lo.augment_seed = net.options().seed;
   lo.crop = net.options().config.input_size, lo.layout = net.images().layout, lo.pinned = net.on_gpu();
   return lo;
 }

@@ -1,12 +1,15 @@
 // JSON writer (see json.h).
 #include "run/json.h"
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace alexnet {
 
@@ -121,6 +124,25 @@ void JsonWriter::write_file(const std::string& path, const std::string& text) {
     if (!f) throw Error("writing " + tmp + " failed (disk full?)");
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error("cannot rename " + tmp + " to " + path);
+}
+
+void write_options(JsonWriter& j, const std::string& options_ini) {
+  j.begin_object("options");
+  for (const IniEntry& e : parse_ini(options_ini, "the options")) j.value(e.key, e.value);
+  j.end_object();
+}
+
+std::string unwritable_reason(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return "the file name is empty";
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return "is a folder, not a file";
+  const fs::path parent = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  if (!fs::exists(parent, ec)) return "its folder " + parent.string() + " does not exist";
+  if (!fs::is_directory(parent, ec)) return parent.string() + " is not a folder";
+  if (access(parent.c_str(), W_OK | X_OK) != 0) return "its folder " + parent.string() + " is not writable";
+  if (fs::exists(path, ec) && access(path.c_str(), W_OK) != 0) return "the file exists and is not writable";
+  return "";
 }
 
 }  // namespace alexnet

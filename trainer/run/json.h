@@ -35,4 +35,11 @@ class JsonWriter {
 
 std::string json_escape(const std::string& s);
 
+// "options": {name: value, ...} from a command's resolved options ("name = value" lines).
+void write_options(JsonWriter& j, const std::string& options_ini);
+
+// Why `path` cannot be written as a new or replaced file ("" when it can): an empty name, a
+// folder, a parent folder missing or not writable.
+std::string unwritable_reason(const std::string& path);
+
 }  // namespace alexnet

@@ -17,8 +17,10 @@
 #include "parallel/mpi_check.h"
 #include "parallel/signals.h"
 #include "parallel/watchdog.h"
+#include "run/eval.h"
 #include "run/input.h"
 #include "run/stats.h"
+#include "run/trace.h"
 
 namespace alexnet {
 
@@ -60,27 +62,33 @@ LossStats sum_over_ranks(const Cluster& c, LossStats s) {
 struct Agreement {
   std::string nonfinite;  // "" when every rank's loss and gradients were finite; else who and where
   int signal = 0;         // a stop signal any rank received
+  double mean_loss = 0;   // the step's loss, the mean over the ranks
 };
 
 // What every rank saw this step, agreed by all (one small collective per step).
-Agreement agree(const Cluster& c, int64_t step, bool loss_bad, const CommTimes& ct, int sig) {
-  const int mine[4] = {loss_bad ? 1 : 0, layer_index(ct.nonfinite_layer), ct.nonfinite_tower, sig};
-  std::vector<int> all(4 * static_cast<size_t>(c.size));
+Agreement agree(const Cluster& c, int64_t step, double loss, const CommTimes& ct, int sig) {
+  constexpr size_t kN = 5;
+  const double mine[kN] = {std::isfinite(loss) ? 0.0 : 1.0, static_cast<double>(layer_index(ct.nonfinite_layer)),
+                           static_cast<double>(ct.nonfinite_tower), static_cast<double>(sig), loss};
+  std::vector<double> all(kN * static_cast<size_t>(c.size));
   if (c.alone()) {
-    std::copy(mine, mine + 4, all.begin());
+    std::copy(mine, mine + kN, all.begin());
   } else {
     WatchScope watch("the end-of-step agreement of step " + std::to_string(step + 1));
-    MPI_CHECK(MPI_Allgather(mine, 4, MPI_INT, all.data(), 4, MPI_INT, c.world));
+    MPI_CHECK(MPI_Allgather(mine, kN, MPI_DOUBLE, all.data(), kN, MPI_DOUBLE, c.world));
   }
   Agreement a;
   std::ostringstream os;
   for (int r = 0; r < c.size; ++r) {
-    const int* v = &all[4 * static_cast<size_t>(r)];
-    a.signal = std::max(a.signal, v[3]);
-    if (!v[0] && v[1] < 0) continue;
+    const double* v = &all[kN * static_cast<size_t>(r)];
+    const int layer = static_cast<int>(v[1]);
+    a.signal = std::max(a.signal, static_cast<int>(v[3]));
+    a.mean_loss += v[4] / c.size;
+    if (v[0] == 0 && layer < 0) continue;
     os << (os.tellp() == 0 ? "" : "; ") << "rank " << r << ": ";
-    if (v[0]) os << "the loss is NaN/Inf" << (v[1] >= 0 ? ", " : "");
-    if (v[1] >= 0) os << "the first NaN/Inf gradient (backward order) is in " << kLayers[v[1]] << " of tower " << v[2];
+    if (v[0] != 0) os << "the loss is NaN/Inf" << (layer >= 0 ? ", " : "");
+    if (layer >= 0)
+      os << "the first NaN/Inf gradient (backward order) is in " << kLayers[layer] << " of tower " << v[2];
   }
   if (os.tellp() > 0) a.nonfinite = "step " + std::to_string(step + 1) + ": non-finite values: " + os.str();
   return a;
@@ -138,6 +146,7 @@ class TrainData {
   }
 
   int64_t size() const { return shards_ ? shards_->index().num_samples : synthetic_.size(); }
+  bool from_shards() const { return shards_ != nullptr; }
 
   // The synthetic set's classes: --data-classes, or all of the model's.
   static int64_t synthetic_classes(const TrainConfig& cfg, const AlexNet& net) {
@@ -157,13 +166,17 @@ class TrainData {
   }
 
   // Starts reading at global stream position `samples_seen` (the loader prepares batches ahead).
-  void start(int64_t samples_seen, const Cluster& c) {
+  void start(int64_t samples_seen, const Cluster& c, Trace* trace) {
     if (!shards_) return;
     LoaderOptions lo = loader_options(net_, c);
     lo.shuffle = parse_shuffle(cfg_.shuffle), lo.shuffle_buffer = cfg_.shuffle_buffer;
     lo.threads = cfg_.loader_threads, lo.prefetch = cfg_.prefetch, lo.train = true, lo.start = samples_seen;
+    lo.augment = cfg_.augment, lo.pca_std = cfg_.lighting_std, lo.augment_seed = cfg_.augment_seed.value_or(lo.seed);
+    lo.trace = trace;
     loader_ = std::make_unique<Loader>(shards_, lo);
   }
+
+  void stop() { loader_.reset(); }
 
   // This rank's slice of the global batch [samples_seen, samples_seen + global batch): host
   // tensors, valid until the next call.
@@ -194,6 +207,10 @@ class TrainData {
 // Losses and phases between two progress lines.
 class LogWindow {
  public:
+  // Time spent inside the window on something other than training (an evaluation): left out of
+  // images/s.
+  void exclude(double seconds) { excluded_ += seconds; }
+
   void add(const Phases& ph, const LossStats& ls, bool finite) {
     phases_ += ph;
     ++steps_;
@@ -203,9 +220,10 @@ class LogWindow {
   }
 
   // Logs the window (collective: losses summed over ranks, step times gathered) and starts a new
-  // one. Returns the window's loss statistics over all ranks (loss: the mean).
-  LossStats log(const Cluster& c, const TrainState& st, int64_t steps, double lr, int64_t global_batch) {
-    const double dt = now_seconds() - t0_;
+  // one. Returns the window's loss statistics over all ranks (loss: the mean) and its numbers.
+  LossStats log(const Cluster& c, const TrainState& st, int64_t steps, double lr, int64_t global_batch,
+                LogPoint* point) {
+    const double dt = now_seconds() - t0_ - excluded_;
     LossStats all = sum_over_ranks(c, loss_);
     all.loss =
         loss_steps_ ? all.loss / static_cast<double>(loss_steps_ * c.size) : std::numeric_limits<double>::quiet_NaN();
@@ -223,6 +241,13 @@ class LogWindow {
     // Collective: outside the log statement, which other ranks do not evaluate (info is rank 0's).
     const std::string across = across_ranks(c, mean);
     LOG_INFO << line << across;
+    *point = {st.step,
+              st.epoch(),
+              all.loss,
+              static_cast<double>(all.top1) / count,
+              static_cast<double>(all.top5) / count,
+              lr,
+              static_cast<double>(steps_ * global_batch) / dt};
     *this = LogWindow{};
     return all;
   }
@@ -246,10 +271,13 @@ class LogWindow {
   Phases phases_;
   int64_t steps_ = 0, loss_steps_ = 0;
   double t0_ = now_seconds();
+  double excluded_ = 0;
 };
 
 // What one step produced.
 struct StepOutcome {
+  double t0 = 0, t1 = 0;         // when the step began and ended
+  std::vector<PhaseSpan> spans;  // its phases, for a trace
   Phases phases;
   LossStats loss;
   Agreement agreed;
@@ -264,22 +292,36 @@ class Trainer {
     log_plan();
     dp_ = std::make_unique<DataParallel>(net, c, cfg.parallel);
     watchdog_ = start_watchdog(c, cfg.timeout_s);
+    if (cfg.eval_every > 0) open_eval_set();
   }
+  // The loader's threads may be adding to the trace: they stop first.
+  ~Trainer() {
+    data_.stop();
+    tracer_.reset();
+  }
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
 
   TrainResult run() {
     start();
     const RunPlan& plan = res_.plan;
     for (int64_t s = st_.step; s < plan.steps; ++s) {
       current_step_ = s;
-      const bool profile = cfg_.profile_every > 0 && s % cfg_.profile_every == 0;
+      const bool traced = tracer_ && tracer_->traces(s + 1);
+      const bool profile = (cfg_.profile_every > 0 && s % cfg_.profile_every == 0) || traced;
       net_.timer().enable(profile);
       if (profile) net_.timer().clear();
+      if (tracer_) tracer_->begin_step(s + 1);
       const StepOutcome o = step(s);
       if (profile) add_layer_times();
+      if (tracer_) tracer_->end_step(s + 1, o.t0, o.t1, o.spans);
       record(o);
       const bool last = st_.step == plan.steps;
-      if (st_.step % cfg_.log_every == 0 || last)
-        res_.last_window = window_.log(cluster_, st_, plan.steps, o.lr, global_batch_);
+      if (st_.step % cfg_.log_every == 0 || last) {
+        res_.log.emplace_back();
+        res_.last_window = window_.log(cluster_, st_, plan.steps, o.lr, global_batch_, &res_.log.back());
+      }
+      if (eval_ && (st_.step % cfg_.eval_every == 0 || last)) evaluate_now();
       if (o.agreed.signal) {
         stop_by_signal(o.agreed.signal);
         break;
@@ -327,7 +369,11 @@ class Trainer {
       LOG_WARN << "train: the checkpoint's data set had " << st_.dataset_size << " samples, this one has " << size
                << "; continuing at sample " << st_.samples_seen;
     st_.dataset_size = size;
-    data_.start(st_.samples_seen, cluster_);
+    if (!cfg_.trace_path.empty() && st_.step < res_.plan.steps)  // (a run with nothing to do traces nothing)
+      tracer_ = std::make_unique<Tracer>(
+          cfg_.trace_path, parse_trace_steps(cfg_.trace_steps, st_.step + 1, res_.plan.steps), "alexnet train", net_,
+          *dp_, cluster_, data_.from_shards() ? cfg_.loader_threads : 0);
+    data_.start(st_.samples_seen, cluster_, tracer_ ? tracer_->sink() : nullptr);
     res_.first_step = st_.step;
     net_.set_training(true);
     net_.timer().enable(false);
@@ -369,7 +415,7 @@ class Trainer {
     const CommTimes ct = dp_->finish_backward();
     o.lr = res_.plan.lr.at(s);
     o.loss = net_.loss_stats();
-    o.agreed = agree(cluster_, s, !std::isfinite(o.loss.loss), ct, cfg_.handle_signals ? stop_signal() : 0);
+    o.agreed = agree(cluster_, s, o.loss.loss, ct, cfg_.handle_signals ? stop_signal() : 0);
     const double t4 = now_seconds();
     if (o.agreed.nonfinite.empty())
       net_.update(o.lr, cfg_.sgd, dp_->grad_scale());
@@ -383,6 +429,16 @@ class Trainer {
     }
     const double t5 = now_seconds();
     o.phases = {t1 - t0, t2 - t1, t3 - t2, ct.allreduce_s + dp_->gpu_allreduce_seconds(), t4 - t3, t5 - t4, t5 - t0};
+    o.t0 = t0, o.t1 = t5;
+    if (tracer_ && tracer_->traces(s + 1)) {
+      const double exposed_end = std::min(t4, t3 + ct.exposed_s);
+      o.spans = {{"data wait", t0, t1},
+                 {"forward", t1, t2},
+                 {"backward", t2, t3},
+                 {"all-reduce wait (exposed)", t3, exposed_end},
+                 {"step agreement", exposed_end, t4},
+                 {"update", t4, t5}};
+    }
     return o;
   }
 
@@ -399,6 +455,7 @@ class Trainer {
     std::string saved;
     if (!cfg_.checkpoint_dir.empty()) {
       st_.rng = net_.rng_state();
+      st_.options = cfg_.options;
       on_root(cluster_, [&] { saved = save_checkpoint(cfg_.checkpoint_dir, net_, st_, cfg_.keep); });
     }
     throw CollectiveError(a.nonfinite + "; training stopped" +
@@ -418,7 +475,7 @@ class Trainer {
     st_.step += 1;
     st_.samples_seen += global_batch_;
     res_.step_s.push_back(o.phases.step);
-    res_.loss.push_back(o.loss.loss);
+    res_.loss.push_back(o.agreed.mean_loss);
     res_.lr.push_back(o.lr);
     res_.total += o.phases;
     window_.add(o.phases, o.loss, o.agreed.nonfinite.empty());
@@ -434,6 +491,8 @@ class Trainer {
 
   void save() {
     st_.rng = net_.rng_state();
+    st_.options = cfg_.options;
+    const double t0 = now_seconds();
     on_root(
         cluster_,
         [&] {
@@ -441,6 +500,39 @@ class Trainer {
           LOG_INFO << "train: checkpoint " << res_.last_checkpoint;
         },
         "rank 0 to write the checkpoint of step " + std::to_string(st_.step));
+    if (tracer_) tracer_->span("checkpoint", "checkpoint", t0, now_seconds());
+  }
+
+  // --eval-every: the evaluation set, opened (and checked) by every rank before training.
+  void open_eval_set() {
+    const ShardIndex ix = ShardIndex::load(cfg_.eval_data);
+    ALEXNET_CHECK(ix.num_classes <= net_.options().config.classes,
+                  "--eval-data " << cfg_.eval_data << " has " << ix.num_classes << " classes, the model "
+                                 << net_.options().config.classes << " (--classes)");
+    eval_ = std::make_shared<const ShardReader>(ix);
+  }
+
+  // The model on the evaluation set (every sample once across the ranks), then back to training.
+  void evaluate_now() {
+    const bool timing = net_.timer().enabled();
+    net_.timer().enable(false);  // the evaluation's forward passes are not the step's
+    const double t0 = now_seconds();
+    const EvalResult r = evaluate(net_, eval_, cluster_, EvalOptions{.loader_threads = cfg_.loader_threads});
+    const double t1 = now_seconds();
+    net_.set_training(true);
+    net_.timer().enable(timing);
+    const double n = static_cast<double>(std::max<int64_t>(1, r.samples));
+    res_.evals.push_back(
+        {st_.step, r.samples, r.loss, static_cast<double>(r.top1) / n, static_cast<double>(r.top5) / n, t1 - t0});
+    const EvalPoint& e = res_.evals.back();
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "eval: step %lld: loss %.4f top-1 %.2f%% top-5 %.2f%% (%lld samples of %s, %.1f s)",
+                  static_cast<long long>(e.step), e.loss, 100 * e.top1, 100 * e.top5, static_cast<long long>(e.samples),
+                  cfg_.eval_data.c_str(), e.seconds);
+    LOG_INFO << line;
+    window_.exclude(t1 - t0);
+    if (tracer_) tracer_->span("evaluation", "eval", t0, t1);
   }
 
   void finish() {
@@ -451,6 +543,7 @@ class Trainer {
       }
     res_.last_step = st_.step;
     if (!cfg_.checkpoint_dir.empty() && res_.last_step > res_.first_step) save();
+    if (tracer_) tracer_->finish();
   }
 
   const TrainConfig& cfg_;
@@ -464,6 +557,8 @@ class Trainer {
   TrainState st_;
   LogWindow window_;
   int64_t current_step_ = 0;
+  std::unique_ptr<Tracer> tracer_;
+  std::shared_ptr<const ShardReader> eval_;  // --eval-every
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,17 @@ struct TrainConfig {
   bool skip_nonfinite = false;  // a NaN/Inf in a loss or gradient: drop the step (else stop)
   bool handle_signals = false;  // SIGTERM/SIGUSR1: checkpoint at the end of the step, return
   double timeout_s = 60;        // stall detector: a collective waiting longer ends the job
+  // Augmentation of the training images: off gives the centre crop, no flip and no lighting.
+  bool augment = true;
+  double lighting_std = 0.1;             // of the PCA lighting's alpha
+  std::optional<uint64_t> augment_seed;  // of the crops, flips and lighting; default: the model's seed
+  // Evaluation during training on eval_data (a shard set), every eval_every steps and after the
+  // last one (0: never).
+  int64_t eval_every = 0;
+  std::string eval_data;
+  // --trace: a timeline of steps trace_steps ("A:B"; "" the default, run/trace.h) written there.
+  std::string trace_path, trace_steps;
+  std::string options;  // the run's resolved options ("name = value" lines), kept in checkpoints
   // Testing aid: at step inject_step on rank inject_rank put a NaN into the images, or into the
   // weight gradient of inject_layer when one is named. -1: never.
   int64_t inject_step = -1;
@@ -58,6 +70,18 @@ struct RunPlan {
 };
 RunPlan plan_run(const TrainConfig& cfg, int64_t dataset_size, int64_t global_batch);
 
+// A progress line's numbers (rank 0's images/s; the rest over all ranks).
+struct LogPoint {
+  int64_t step = 0;                                                          // 1-based: the last step of the window
+  double epoch = 0, loss = 0, top1 = 0, top5 = 0, lr = 0, images_per_s = 0;  // top-k: fractions
+};
+
+// An evaluation during training (after step `step`).
+struct EvalPoint {
+  int64_t step = 0, samples = 0;
+  double loss = 0, top1 = 0, top5 = 0, seconds = 0;  // top-k: fractions
+};
+
 struct TrainResult {
   RunPlan plan;
   int64_t first_step = 0, last_step = 0;  // trained [first_step, last_step)
@@ -72,6 +96,8 @@ struct TrainResult {
   int64_t profiled_steps = 0;
   int64_t skipped_steps = 0;  // dropped for non-finite values (--on-nonfinite skip)
   int stopped_by_signal = 0;  // the signal that ended the run early, or 0
+  std::vector<LogPoint> log;
+  std::vector<EvalPoint> evals;
 };
 
 // Trains `net` (built from cfg.model) in place, as one rank of `cluster` (default: alone). Each rank
