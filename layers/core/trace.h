@@ -25,8 +25,8 @@ enum TraceTrack : int {
 struct TraceEvent {
   int track = 0;
   std::string name, category;
-  double t0 = 0, t1 = 0;  // seconds, this rank's clock
-  int64_t step = 0;       // the 1-based step it belongs to
+  double t0 = 0, t1 = 0;                             // seconds, this rank's clock
+  int64_t step = 0;                                  // the 1-based step it belongs to
   std::vector<std::pair<std::string, double>> args;  // numbers shown with the event
   std::vector<std::pair<std::string, std::string>> text_args;
   double queued = -1;  // an all-reduce: when it was handed over (this rank's clock); < 0: none

@@ -151,8 +151,7 @@ void append_meta(std::string& out, const char* what, int rank, int tid, const st
 std::string Tracer::events_json(double origin) const {
   const int rank = cluster_.rank;
   std::string out;
-  append_meta(out, "process_name", rank, 0, "name",
-              quoted("rank " + std::to_string(rank) + " (" + hostname() + ")"));
+  append_meta(out, "process_name", rank, 0, "name", quoted("rank " + std::to_string(rank) + " (" + hostname() + ")"));
   append_meta(out, "process_sort_index", rank, 0, "sort_index", std::to_string(rank));
   for (const auto& [tid, name] : tracks_) {
     append_meta(out, "thread_name", rank, tid, "name", quoted(name));
