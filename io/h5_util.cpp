@@ -142,6 +142,11 @@ void write_i32s(hid_t parent, const std::string& name, const std::vector<int32_t
   write_1d(parent, name, H5T_NATIVE_INT32, v.data(), static_cast<int64_t>(v.size()));
 }
 
+void check_floats(hid_t parent, const std::string& name, int64_t n) {
+  int64_t actual = 0;
+  open_1d(parent, name, H5T_FLOAT, n, &actual);
+}
+
 void read_floats(hid_t parent, const std::string& name, float* data, int64_t n) {
   int64_t actual = 0;
   Handle set = open_1d(parent, name, H5T_FLOAT, n, &actual);

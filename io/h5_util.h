@@ -76,6 +76,9 @@ void write_floats(hid_t parent, const std::string& name, const float* data, int6
 // A 2-D float dataset (rows x cols, row-major) and a 1-D int32 one.
 void write_float_matrix(hid_t parent, const std::string& name, const float* data, int64_t rows, int64_t cols);
 void write_i32s(hid_t parent, const std::string& name, const std::vector<int32_t>& v);
+// Checks that a 1-D float dataset of exactly n elements is there (reads none of them); Error naming
+// it otherwise.
+void check_floats(hid_t parent, const std::string& name, int64_t n);
 // Reads exactly n floats; Error naming the dataset when its type or size differ.
 void read_floats(hid_t parent, const std::string& name, float* data, int64_t n);
 void write_u64s(hid_t parent, const std::string& name, const std::vector<uint64_t>& v);

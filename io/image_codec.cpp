@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -34,7 +35,9 @@ RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& what) 
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj.h, data, static_cast<unsigned long>(size), &w, &h, &subsamp, &colorspace) != 0)
     throw Error(what + ": not a decodable JPEG (" + tjGetErrorStr2(tj.h) + ")");
-  if (w <= 0 || h <= 0 || w > 65535 || h > 65535) throw Error(what + ": absurd JPEG size");
+  if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || int64_t{w} * h > kMaxImagePixels)
+    throw Error(what + ": JPEG of " + std::to_string(w) + " x " + std::to_string(h) + " pixels, over the limit of " +
+                std::to_string(kMaxImagePixels) + " pixels");
   RgbImage img;
   img.width = w;
   img.height = h;
@@ -59,19 +62,27 @@ RgbImage decode_jpeg(const uint8_t* data, size_t size, const std::string& what) 
 struct PngRead {
   const uint8_t* data;
   size_t size, pos;
+  char error[200];  // libpng's message, for ours (libpng itself prints nothing)
 };
 
 RgbImage decode_png(const uint8_t* data, size_t size, const std::string& what) {
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  PngRead src{data, size, 0, "unknown error"};
+  png_structp png = png_create_read_struct(
+      PNG_LIBPNG_VER_STRING, &src,
+      [](png_structp p, png_const_charp msg) {
+        auto* s = static_cast<PngRead*>(png_get_error_ptr(p));
+        std::snprintf(s->error, sizeof s->error, "%s", msg);
+        png_longjmp(p, 1);
+      },
+      [](png_structp, png_const_charp) {});
   if (!png) throw Error("libpng: cannot create a reader");
   png_infop info = png_create_info_struct(png);
   RgbImage img;
   std::vector<png_bytep> rows;
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, nullptr);
-    throw Error(what + ": not a decodable PNG");
+    throw Error(what + ": not a decodable PNG (" + src.error + ")");
   }
-  PngRead src{data, size, 0};
   png_set_read_fn(png, &src, [](png_structp p, png_bytep out, png_size_t n) {
     auto* s = static_cast<PngRead*>(png_get_io_ptr(p));
     if (s->pos + n > s->size) png_error(p, "truncated");
@@ -80,7 +91,12 @@ RgbImage decode_png(const uint8_t* data, size_t size, const std::string& what) {
   });
   png_read_info(png, info);
   const png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-  if (w == 0 || h == 0 || w > 65535 || h > 65535) png_error(png, "absurd size");
+  if (w == 0 || h == 0 || w > kMaxImageSide || h > kMaxImageSide || int64_t{w} * h > kMaxImagePixels) {
+    char msg[120];  // no std::string here: png_error jumps over destructors
+    std::snprintf(msg, sizeof msg, "size %u x %u, over the limit of %lld pixels", static_cast<unsigned>(w),
+                  static_cast<unsigned>(h), static_cast<long long>(kMaxImagePixels));
+    png_error(png, msg);
+  }
   png_set_expand(png);    // palette, grey < 8 bits, tRNS
   png_set_strip_16(png);  // 16 -> 8 bits
   png_set_strip_alpha(png);

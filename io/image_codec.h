@@ -14,6 +14,10 @@ struct RgbImage {
   std::vector<uint8_t> pixels;  // HWC, 3 channels
 };
 
+// What a file may declare: each side at most kMaxImageSide and at most kMaxImagePixels pixels in all
+// (a 402 MB RGB buffer; 16384 x 8192), checked before anything is allocated.
+constexpr int64_t kMaxImageSide = 65535, kMaxImagePixels = int64_t{1} << 27;
+
 // Decodes JPEG or PNG bytes (by their signature). `what` names the source in errors.
 RgbImage decode_image(const uint8_t* data, size_t size, const std::string& what);
 bool is_jpeg(const uint8_t* data, size_t size);

@@ -158,12 +158,18 @@ ShardIndex ShardIndex::load(const std::string& dir) {
     if (total != ix.num_samples)
       throw Error("the shards hold " + std::to_string(total) + " samples, num_samples says " +
                   std::to_string(ix.num_samples));
-    for (auto [name, n, dst] : {std::tuple{"mean", 1, ix.mean.data()}, std::tuple{"pca_eigval", 1, ix.eigval.data()},
-                                std::tuple{"pca_eigvec", 2, ix.eigvec.data()}}) {
-      const auto d = dims_of(f, name, H5T_FLOAT, 4, n);
-      if (d[0] != 3 || (n == 2 && d[1] != 3)) throw Error(std::string("dataset '") + name + "' has the wrong shape");
-      h5::Handle set(H5_CHECK(H5Dopen2(f, name, H5P_DEFAULT)), H5Dclose);
-      H5_CHECK(H5Dread(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst));
+    struct Stat {
+      const char* name;
+      int rank;
+      float* dst;
+    };
+    for (const Stat& st : {Stat{"mean", 1, ix.mean.data()}, Stat{"pca_eigval", 1, ix.eigval.data()},
+                           Stat{"pca_eigvec", 2, ix.eigvec.data()}}) {
+      const auto d = dims_of(f, st.name, H5T_FLOAT, 4, st.rank);
+      if (d[0] != 3 || (st.rank == 2 && d[1] != 3))
+        throw Error(std::string("dataset '") + st.name + "' has the wrong shape");
+      h5::Handle set(H5_CHECK(H5Dopen2(f, st.name, H5P_DEFAULT)), H5Dclose);
+      H5_CHECK(H5Dread(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, st.dst));
     }
     return ix;
   } catch (const Error& e) {
@@ -232,7 +238,8 @@ struct ShardReader::Shard {
 };
 
 ShardReader::ShardReader(const ShardIndex& index) : index_(index) {
-  labels_.reserve(static_cast<size_t>(index.num_samples));
+  // No reserve from index.num_samples: what the index claims is only allocated shard by shard, once
+  // each shard file has shown that it holds that many labels.
   std::lock_guard<std::mutex> lock(h5_lock());
   for (size_t k = 0; k < index.shards.size(); ++k) {
     auto sh = std::make_unique<Shard>();
@@ -254,6 +261,13 @@ ShardReader::ShardReader(const ShardIndex& index) : index_(index) {
       const auto ld = dims_of(sh->file, "labels", H5T_INTEGER, 4, 1);
       if (static_cast<int64_t>(ld[0]) != count)
         throw Error("labels has " + std::to_string(ld[0]) + " entries for " + std::to_string(count) + " images");
+      if (count > 0) {  // the labels really stored (HDF5 allocates nothing for chunks never written)
+        h5::Handle set(H5_CHECK(H5Dopen2(sh->file, "labels", H5P_DEFAULT)), H5Dclose);
+        H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
+        H5_CHECK(H5Dget_space_status(set, &status));
+        if (status != H5D_SPACE_STATUS_ALLOCATED)
+          throw Error("labels claims " + std::to_string(count) + " entries but not all of them are stored");
+      }
       const auto labels = read_all<int32_t>(sh->file, "labels", H5T_NATIVE_INT32, count);
       for (int64_t i = 0; i < count; ++i)
         if (labels[static_cast<size_t>(i)] < 0 || labels[static_cast<size_t>(i)] >= index.num_classes)

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 command -v clang-format >/dev/null ||
   { echo "format.sh: clang-format is missing (launch/install_deps.sh test installs it)" >&2; exit 1; }
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  mapfile -t files < <(git ls-files '*.h' '*.cpp' '*.cu' '*.cuh')
+  mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.h' '*.cpp' '*.cu' '*.cuh')
 else
   mapfile -t files < <(find layers io trainer tests -name '*.h' -o -name '*.cpp' -o -name '*.cu' -o -name '*.cuh' | sort)
 fi

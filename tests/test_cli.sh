@@ -25,6 +25,14 @@ grep -q "no-such-flag" /tmp/alexnet-cli-$$.err || fail "unknown flag not named: 
 [ $rc -eq 2 ] || fail "unknown command: exit $rc, expected 2"
 grep -q "unknown command 'frobnicate'" /tmp/alexnet-cli-$$.err || fail "unknown command not named"
 
+# A value holding one of Boost's message placeholders (found by fuzzing: what() looped for ever).
+for v in '%value%' 'a%canonical_option%b' '%option%%original_token%'; do
+  timeout 20 "$bin" train --steps "$v" >/dev/null 2>/tmp/alexnet-cli-$$.err; rc=$?
+  [ $rc -eq 2 ] || fail "--steps '$v': exit $rc, expected 2 (124: it hung)"
+  grep -qF "the argument ('$v') for option '--steps' is invalid" /tmp/alexnet-cli-$$.err ||
+    fail "--steps '$v' not named as given: $(head -3 /tmp/alexnet-cli-$$.err)"
+done
+
 "$bin" info --help >/dev/null 2>&1 || fail "info --help failed"
 "$bin" >/dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || fail "no command: exit $rc, expected 2"

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "io/color_stats.h"
+#include "io/h5_util.h"
 #include "io/image_codec.h"
 #include "io/loader.h"
 #include "io/shards.h"
@@ -98,6 +99,31 @@ TEST_F(ShardTest, RawAndJpegRoundTrip) {
     const double own = mean_abs(synthetic_image(3, static_cast<int32_t>(i % 7), i, 32));
     const double other = mean_abs(synthetic_image(3, static_cast<int32_t>((i + 1) % 7), i + 1, 32));
     EXPECT_LT(own, 0.5 * other) << "sample " << i << ": own " << own << ", other " << other;
+  }
+}
+
+// A shard whose labels dataset claims many entries but stores none (chunks never written, a tiny
+// file) is refused before its labels are read into memory.
+TEST_F(ShardTest, LabelsClaimedButNotStoredAreRefused) {
+  const ShardIndex ix = make_set("sparse", 4, 4, 8);
+  const std::string shard = ix.dir + "/" + ix.shards[0];
+  {
+    h5::Handle f(H5Fopen(shard.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
+    ASSERT_GE(f.get(), 0);
+    ASSERT_GE(H5Ldelete(f, "labels", H5P_DEFAULT), 0);
+    const hsize_t dims[1] = {4}, chunk[1] = {1};
+    h5::Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose);
+    h5::Handle plist(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_chunk(plist, 1, chunk);
+    h5::Handle set(H5Dcreate2(f, "labels", H5T_NATIVE_INT32, space, H5P_DEFAULT, plist, H5P_DEFAULT), H5Dclose);
+    ASSERT_GE(set.get(), 0);
+  }
+  try {
+    ShardReader r(ix);
+    FAIL() << "a shard without stored labels was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("labels claims 4 entries but not all of them are stored"), std::string::npos)
+        << e.what();
   }
 }
 

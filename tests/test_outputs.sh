@@ -135,7 +135,7 @@ assert 'steps = 60' in o and 'lr = 0.1' in o and 'dropout = 0' in o, o" || fail 
 
 bad() {  # TEXT MESSAGE: a --config holding TEXT exits 2 with MESSAGE
   printf '%b' "$1" >bad.ini
-  out=$("$bin" train --config bad.ini "${model[@]}" 2>&1)
+  out=$(timeout 60 "$bin" train --config bad.ini "${model[@]}" 2>&1)
   [ $? -eq 2 ] && grep -qF -- "$2" <<<"$out" || fail "--config '$1': expected exit 2 and '$2': $out"
 }
 bad 'steps = 2\nbogus = 1\n' "--config bad.ini line 2: 'bogus' is not an option of alexnet train"
@@ -144,6 +144,7 @@ bad 'steps = 2\nlr = fast\n' "--config bad.ini line 2: the argument ('fast') for
 bad '[train]\nsteps = 2\n' "--config bad.ini line 1: sections are not used"
 bad 'steps = 2\nsteps = 3\n' "--config bad.ini line 2: steps is given twice"
 bad 'steps = 2\nprofile-layers = maybe\n' "profile-layers is a switch: write true or false, not 'maybe'"
+bad 'steps = 2\nlr = %value%\n' "--config bad.ini line 2: the argument ('%value%') for option 'lr' is invalid"  # hung
 out=$("$bin" train --config missing.ini 2>&1)
 [ $? -eq 2 ] && grep -qF -- "--config missing.ini: cannot read the file" <<<"$out" || fail "missing --config: $out"
 

@@ -15,8 +15,6 @@ namespace po = boost::program_options;
 
 namespace alexnet {
 
-namespace {
-
 void add_bench_options(po::options_description& desc) {
   add_run_options(desc, 128);
   // clang-format off
@@ -40,6 +38,8 @@ void add_bench_options(po::options_description& desc) {
        "seconds a collective may wait before the job is ended as stalled, naming the silent ranks (0: never)");
   // clang-format on
 }
+
+namespace {
 
 BenchConfig bench_config_from(const po::variables_map& vm) {
   return as_usage_error([&] {

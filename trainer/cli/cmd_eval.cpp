@@ -20,8 +20,6 @@ namespace po = boost::program_options;
 
 namespace alexnet {
 
-namespace {
-
 void add_eval_options(po::options_description& desc) {
   // clang-format off
   desc.add_options()
@@ -39,6 +37,8 @@ void add_eval_options(po::options_description& desc) {
   // clang-format on
   add_device_options(desc);
 }
+
+namespace {
 
 // The model of the checkpoint, placed and laid out as the options say (no dropout).
 ModelOptions eval_model_options(const po::variables_map& vm, const Cluster& cluster) {

@@ -22,8 +22,6 @@ namespace po = boost::program_options;
 
 namespace alexnet {
 
-namespace {
-
 void add_train_options(po::options_description& desc) {
   add_run_options(desc, 128);
   // clang-format off
@@ -80,6 +78,8 @@ void add_train_options(po::options_description& desc) {
       ("json", po::value<std::string>(), "write the run's summary and per-step times and losses here");
   // clang-format on
 }
+
+namespace {
 
 // "a,b,c" -> positive step (or epoch) numbers.
 std::vector<int64_t> positive_numbers(const std::string& text) {
@@ -185,6 +185,8 @@ void read_failure_options(const po::variables_map& vm, int world, TrainConfig& c
   if (inject.size() == 3) cfg.inject_layer = inject[2];
 }
 
+}  // namespace
+
 TrainConfig train_config_from(const po::variables_map& vm, const Cluster& cluster) {
   TrainConfig cfg;
   cfg.model = model_options_from(vm, cluster);
@@ -201,6 +203,8 @@ TrainConfig train_config_from(const po::variables_map& vm, const Cluster& cluste
   });
   return cfg;
 }
+
+namespace {
 
 void log_train_header(const TrainConfig& cfg, int world) {
   LOG_INFO << "train: " << world << (world == 1 ? " rank" : " ranks") << " x batch " << cfg.model.batch << " (global "

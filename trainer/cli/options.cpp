@@ -1,6 +1,7 @@
 // Command registry and the option helpers shared by the commands (see options.h).
 #include "cli/options.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -44,6 +45,31 @@ static bool is_rank0() {
 
 namespace {
 
+// Boost.Program_options (1.74) builds its messages by replacing placeholders such as %value% with
+// the user's text until none is left: a value that holds a placeholder ("--steps %value%") made
+// what() loop for ever. The message is built here with every '%' of the substituted text stood in
+// for, then put back.
+class SafeMessage : public po::error_with_option_name {
+ public:
+  static std::string of(const po::error& e) {
+    const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
+    if (!named) return e.what();
+    SafeMessage m(*named);
+    for (auto& kv : m.m_substitutions) std::replace(kv.second.begin(), kv.second.end(), '%', kStandIn);
+    for (auto& kv : m.m_substitution_defaults) {
+      std::replace(kv.second.first.begin(), kv.second.first.end(), '%', kStandIn);
+      std::replace(kv.second.second.begin(), kv.second.second.end(), '%', kStandIn);
+    }
+    std::string text = m.what();
+    std::replace(text.begin(), text.end(), kStandIn, '%');
+    return text;
+  }
+
+ private:
+  static constexpr char kStandIn = '\x01';
+  explicit SafeMessage(const po::error_with_option_name& e) : po::error_with_option_name(e) {}
+};
+
 bool truthy(const std::string& v, bool* value) {
   if (v == "true" || v == "on" || v == "yes" || v == "1") return *value = true, true;
   if (v == "false" || v == "off" || v == "no" || v == "0") return *value = false, true;
@@ -86,7 +112,7 @@ void store_config_file(const std::string& command, const std::string& path, cons
     try {
       po::store(one, vm);
     } catch (const po::error& err) {
-      throw UsageError(where + err.what());
+      throw UsageError(where + SafeMessage::of(err));
     }
   }
 }
@@ -112,7 +138,8 @@ bool parse_options(const std::string& command, const po::options_description& de
     po::notify(vm);
   } catch (const po::error& e) {
     std::ostringstream os;
-    os << "alexnet " << command << ": " << e.what() << "\n\nUsage: alexnet " << command << " [options]\n" << all;
+    os << "alexnet " << command << ": " << SafeMessage::of(e) << "\n\nUsage: alexnet " << command << " [options]\n"
+       << all;
     throw UsageError(os.str());
   }
   return true;

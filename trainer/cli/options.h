@@ -15,6 +15,7 @@
 #include "parallel/cluster.h"
 #include "parallel/data_parallel.h"
 #include "parallel/placement.h"
+#include "run/train.h"
 
 namespace alexnet {
 
@@ -89,6 +90,13 @@ auto as_usage_error(F&& f) -> decltype(f()) {
     throw UsageError(e.what());
   }
 }
+
+// The option sets of train, eval and bench, and train's reading of its options into a TrainConfig
+// (collective: --devices): what the commands parse, for the tests and the command-line fuzzer.
+void add_train_options(boost::program_options::options_description& desc);
+void add_eval_options(boost::program_options::options_description& desc);
+void add_bench_options(boost::program_options::options_description& desc);
+TrainConfig train_config_from(const boost::program_options::variables_map& vm, const Cluster& cluster);
 
 int cmd_info(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);

@@ -28,8 +28,9 @@ int64_t ModelConfig::fc_width() const { return scaled(kFcBase, width); }
 
 void ModelConfig::validate() const {
   ALEXNET_CHECK(width > 0 && width <= 16, "model width must be in (0, 16], got " << width);
-  ALEXNET_CHECK(classes >= 2 && classes % kTowers == 0,
-                "class count must be even (half per tower) and at least 2, got " << classes);
+  ALEXNET_CHECK(
+      classes >= 2 && classes % kTowers == 0 && classes <= kMaxClasses,
+      "class count must be even (half per tower), at least 2 and at most " << kMaxClasses << ", got " << classes);
   // conv1 11x11/4 then three 3/2 pools: the smallest input that leaves a 1x1 map after pool5.
   ALEXNET_CHECK(input_size >= 67 && input_size <= 4096,
                 "input size must be in [67, 4096] (pool5 needs at least 1x1), got " << input_size);

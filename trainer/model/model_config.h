@@ -14,6 +14,8 @@
 namespace alexnet {
 
 struct ModelConfig {
+  static constexpr int64_t kMaxClasses = int64_t{1} << 20;  // as a shard set's num_classes
+
   int64_t input_size = 227;  // square RGB input
   int64_t classes = 1000;    // split evenly between the two towers
   double width = 1.0;        // channel multiplier (1 = the paper's 48/128/192/192/128 and 2048 per tower)

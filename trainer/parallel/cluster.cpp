@@ -80,7 +80,9 @@ void check_same_config(const Cluster& c, const std::vector<std::pair<std::string
   bcast_string(c, root_text);
   const auto theirs = deserialize(root_text);
   std::string diff;
-  for (const auto& [k, v] : mine) {
+  for (const auto& entry : mine) {
+    const std::string& k = entry.first;
+    const std::string& v = entry.second;
     auto it = std::find_if(theirs.begin(), theirs.end(), [&](const auto& p) { return p.first == k; });
     const std::string root_v = it == theirs.end() ? "(unset)" : it->second;
     if (root_v != v) {

@@ -186,6 +186,13 @@ ModelConfig checkpoint_model_config(const std::string& path) {
     m.width = h5::attr_f64(f, "width");
     m.lrn = h5::attr_str(f, "lrn") == "caffe" ? LrnSpec::caffe() : LrnSpec::paper();
     m.validate();
+    // The model eval builds from these attributes is only as large as the arrays the file holds:
+    // attributes that promise more than the file has are refused before anything is allocated.
+    const int64_t per_tower = total_params(architecture(m)) / 2;
+    for (int t = 0; t < 2; ++t) {
+      h5::Handle g = h5::open_group(f, "tower" + std::to_string(t));
+      for (const char* name : {"values", "momentum"}) h5::check_floats(g, name, per_tower);
+    }
     return m;
   } catch (const Error& e) {
     throw Error("checkpoint " + path + ": " + e.what());

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Sanitizer builds and their test runs (CPU only).
+#   tests/sanitize.sh address   clang, ASan + UBSan (leaks included) + libFuzzer instrumentation, in
+#                               build-asan: the unit, MPI and end-to-end tests (the Slurm one aside)
+#   tests/sanitize.sh thread    gcc, TSan, in build-tsan: the concurrent parts (loader threads and
+#                               ring, communication thread and buckets, watchdog, signal-driven
+#                               checkpoints) through their unit and end-to-end tests
+#   tests/sanitize.sh build address|thread   configure and build only
+# Suppressions (tests/sanitizers/) cover only libraries we do not build (OpenMPI, OpenMP runtimes).
+set -euo pipefail
+. "$(dirname "$0")/../launch/env.sh"
+cd "$ALEXNET_ROOT"
+build_only=0
+[ "${1:-}" = build ] && { build_only=1; shift; }
+kind=${1:?usage: tests/sanitize.sh [build] address|thread}
+bash launch/install_deps.sh test
+sup=$ALEXNET_ROOT/tests/sanitizers
+case "$kind" in
+  address)
+    dir=${SANITIZE_BUILD_DIR:-build-asan}
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DALEXNET_SANITIZE=address,undefined -DALEXNET_FUZZ=ON \
+      -DALEXNET_BUILD_TESTS=ON >/dev/null
+    # Not the unit tests of the backends' reference paths that only grow slower under ASan
+    # (nothing concurrent, no parsing); every other test.
+    select=(-LE slurm)
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0:check_initialization_order=1"
+    export LSAN_OPTIONS="suppressions=$sup/lsan.supp:print_suppressions=0"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$sup/ubsan.supp"
+    ;;
+  thread)
+    dir=${SANITIZE_BUILD_DIR:-build-tsan}
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+      -DALEXNET_SANITIZE=thread -DALEXNET_BUILD_TESTS=ON >/dev/null
+    select=(-R "ShardTest|Loader|Watchdog|Signal|Stall|Comm|DataParallel|mpi\.data_parallel_2|failures\.|e2e\.trace")
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$sup/tsan.supp"
+    ;;
+  *) echo "tests/sanitize.sh: address or thread, not $kind" >&2; exit 2 ;;
+esac
+cmake --build "$dir" -j2
+[ $build_only -eq 1 ] && exit 0
+cd "$dir" && ctest --output-on-failure -j2 --timeout 900 "${select[@]}"
