@@ -7,7 +7,7 @@ what=${1:-build}
 pkgs=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev libboost-log-dev
       libboost-program-options-dev libdnnl-dev ocl-icd-opencl-dev libturbojpeg0-dev libpng-dev)
 [ "$what" = test ] && pkgs+=(libgtest-dev python3-h5py python3-pil procps python3-matplotlib slurmctld slurmd slurm-client munge
-                           clang-format)
+                           clang-format clang libclang-rt-14-dev libomp-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

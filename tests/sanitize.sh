@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sanitizer builds and their test runs (CPU only).
-#   tests/sanitize.sh address   clang, ASan + UBSan (leaks included) + libFuzzer instrumentation, in
-#                               build-asan: the unit, MPI and end-to-end tests (the Slurm one aside)
+#   tests/sanitize.sh address   clang, ASan + UBSan + libFuzzer instrumentation, in build-asan: the unit
+#                               tests (leaks checked), then the MPI and end-to-end ones (the Slurm one
+#                               aside; leaks not checked: see below)
 #   tests/sanitize.sh thread    gcc, TSan, in build-tsan: the concurrent parts (loader threads and
 #                               ring, communication thread and buckets, watchdog, signal-driven
 #                               checkpoints) through their unit and end-to-end tests
@@ -21,9 +22,6 @@ case "$kind" in
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
       -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DALEXNET_SANITIZE=address,undefined -DALEXNET_FUZZ=ON \
       -DALEXNET_BUILD_TESTS=ON >/dev/null
-    # Not the unit tests of the backends' reference paths that only grow slower under ASan
-    # (nothing concurrent, no parsing); every other test.
-    select=(-LE slurm)
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=0:check_initialization_order=1"
     export LSAN_OPTIONS="suppressions=$sup/lsan.supp:print_suppressions=0"
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$sup/ubsan.supp"
@@ -39,4 +37,14 @@ case "$kind" in
 esac
 cmake --build "$dir" -j2
 [ $build_only -eq 1 ] && exit 0
-cd "$dir" && ctest --output-on-failure -j2 --timeout 900 "${select[@]}"
+cd "$dir"
+if [ "$kind" = address ]; then
+  # Unit tests with leak checking. The multi-process tests (MPI, end to end; Slurm aside) without
+  # it: OpenMPI's dlopen()ed components leave allocations at exit that LeakSanitizer cannot name,
+  # so no suppression can tell them from ours (the fuzz targets check leaks input by input).
+  rc=0
+  ctest --output-on-failure -j2 --timeout 900 -L unit || rc=1
+  ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" ctest --output-on-failure -j2 --timeout 900 -LE "unit|slurm" || rc=1
+  exit $rc
+fi
+ctest --output-on-failure -j2 --timeout 900 "${select[@]}"
