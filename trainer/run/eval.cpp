@@ -4,6 +4,8 @@
 #include <mpi.h>
 
 #include <cmath>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/buffer.h"
@@ -66,50 +68,28 @@ void sum_over_ranks(const Cluster& c, std::vector<int64_t>& v) {
 
 // Every rank's (sample, logits row, label) on rank 0, placed by sample. Collective.
 void gather_logits(const Cluster& c, const Scores& s, int64_t k, float views, int64_t n, EvalResult& r) {
-  std::vector<int64_t> ids;
-  std::vector<float> rows;
-  std::vector<int32_t> labels;
+  // One record per sample of this rank: its number, its label, its logits (mean over the views).
+  const size_t row = static_cast<size_t>(k) * sizeof(float), record = sizeof(int64_t) + sizeof(int32_t) + row;
+  std::string mine;
+  std::vector<float> z(static_cast<size_t>(k));
   for (size_t slot = 0; slot < s.sample.size(); ++slot) {
     if (s.sample[slot] < 0) continue;
-    ids.push_back(s.sample[slot]);
-    labels.push_back(s.label[slot]);
     for (int64_t j = 0; j < k; ++j)
-      rows.push_back(s.logit[slot * static_cast<size_t>(k) + static_cast<size_t>(j)] / views);
+      z[static_cast<size_t>(j)] = s.logit[slot * static_cast<size_t>(k) + static_cast<size_t>(j)] / views;
+    mine.append(reinterpret_cast<const char*>(&s.sample[slot]), sizeof(int64_t));
+    mine.append(reinterpret_cast<const char*>(&s.label[slot]), sizeof(int32_t));
+    mine.append(reinterpret_cast<const char*>(z.data()), row);
   }
-  if (c.root()) r.logits.assign(static_cast<size_t>(n * k), 0.f), r.labels.assign(static_cast<size_t>(n), 0);
-  auto place = [&](const std::vector<int64_t>& from_ids, const std::vector<float>& from_rows,
-                   const std::vector<int32_t>& from_labels) {
-    for (size_t i = 0; i < from_ids.size(); ++i) {
-      const auto at = static_cast<size_t>(from_ids[i]);
-      std::copy_n(from_rows.begin() + static_cast<long>(i * static_cast<size_t>(k)), k,
-                  r.logits.begin() + static_cast<long>(at * static_cast<size_t>(k)));
-      r.labels[at] = from_labels[i];
+  const std::vector<std::string> parts = gather_strings_to_root(c, mine);
+  if (!c.root()) return;
+  r.logits.assign(static_cast<size_t>(n * k), 0.f), r.labels.assign(static_cast<size_t>(n), 0);
+  for (const std::string& part : parts)
+    for (size_t at = 0; at + record <= part.size(); at += record) {
+      int64_t sample = 0;
+      std::memcpy(&sample, part.data() + at, sizeof sample);
+      std::memcpy(&r.labels[static_cast<size_t>(sample)], part.data() + at + sizeof sample, sizeof(int32_t));
+      std::memcpy(&r.logits[static_cast<size_t>(sample * k)], part.data() + at + sizeof sample + sizeof(int32_t), row);
     }
-  };
-  if (c.alone()) return place(ids, rows, labels);
-  constexpr int kTag = 7708;
-  if (!c.root()) {
-    const int64_t count = static_cast<int64_t>(ids.size());
-    MPI_CHECK(MPI_Send(&count, 1, MPI_INT64_T, 0, kTag, c.world));
-    MPI_CHECK(MPI_Send(ids.data(), static_cast<int>(count), MPI_INT64_T, 0, kTag, c.world));
-    MPI_CHECK(MPI_Send(labels.data(), static_cast<int>(count), MPI_INT32_T, 0, kTag, c.world));
-    MPI_CHECK(MPI_Send(rows.data(), static_cast<int>(rows.size()), MPI_FLOAT, 0, kTag, c.world));
-    return;
-  }
-  place(ids, rows, labels);
-  for (int src = 1; src < c.size; ++src) {
-    int64_t count = 0;
-    MPI_CHECK(MPI_Recv(&count, 1, MPI_INT64_T, src, kTag, c.world, MPI_STATUS_IGNORE));
-    std::vector<int64_t> their_ids(static_cast<size_t>(count));
-    std::vector<int32_t> their_labels(static_cast<size_t>(count));
-    std::vector<float> their_rows(static_cast<size_t>(count * k));
-    MPI_CHECK(MPI_Recv(their_ids.data(), static_cast<int>(count), MPI_INT64_T, src, kTag, c.world, MPI_STATUS_IGNORE));
-    MPI_CHECK(
-        MPI_Recv(their_labels.data(), static_cast<int>(count), MPI_INT32_T, src, kTag, c.world, MPI_STATUS_IGNORE));
-    MPI_CHECK(MPI_Recv(their_rows.data(), static_cast<int>(their_rows.size()), MPI_FLOAT, src, kTag, c.world,
-                       MPI_STATUS_IGNORE));
-    place(their_ids, their_rows, their_labels);
-  }
 }
 
 }  // namespace
