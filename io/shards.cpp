@@ -49,11 +49,19 @@ std::vector<hsize_t> dims_of(hid_t parent, const std::string& name, H5T_class_t 
   return d;
 }
 
+// The whole dataset (of `expected` entries, its length already checked). Refused when the file does
+// not store all of it: a chunked dataset never written claims any length in a few bytes, and
+// nothing is allocated for it.
 template <class T>
 std::vector<T> read_all(hid_t parent, const std::string& name, hid_t mem_type, int64_t expected) {
-  std::vector<T> v(static_cast<size_t>(expected));
   h5::Handle set(H5_CHECK(H5Dopen2(parent, name.c_str(), H5P_DEFAULT)), H5Dclose);
-  if (expected > 0) H5_CHECK(H5Dread(set, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()));
+  if (expected == 0) return {};
+  H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
+  H5_CHECK(H5Dget_space_status(set, &status));
+  if (status != H5D_SPACE_STATUS_ALLOCATED)
+    throw Error(name + " claims " + std::to_string(expected) + " entries but not all of them are stored");
+  std::vector<T> v(static_cast<size_t>(expected));
+  H5_CHECK(H5Dread(set, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()));
   return v;
 }
 
@@ -261,13 +269,6 @@ ShardReader::ShardReader(const ShardIndex& index) : index_(index) {
       const auto ld = dims_of(sh->file, "labels", H5T_INTEGER, 4, 1);
       if (static_cast<int64_t>(ld[0]) != count)
         throw Error("labels has " + std::to_string(ld[0]) + " entries for " + std::to_string(count) + " images");
-      if (count > 0) {  // the labels really stored (HDF5 allocates nothing for chunks never written)
-        h5::Handle set(H5_CHECK(H5Dopen2(sh->file, "labels", H5P_DEFAULT)), H5Dclose);
-        H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
-        H5_CHECK(H5Dget_space_status(set, &status));
-        if (status != H5D_SPACE_STATUS_ALLOCATED)
-          throw Error("labels claims " + std::to_string(count) + " entries but not all of them are stored");
-      }
       const auto labels = read_all<int32_t>(sh->file, "labels", H5T_NATIVE_INT32, count);
       for (int64_t i = 0; i < count; ++i)
         if (labels[static_cast<size_t>(i)] < 0 || labels[static_cast<size_t>(i)] >= index.num_classes)
