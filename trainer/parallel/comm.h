@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/tensor.h"
 #include "core/trace.h"
 #include "layers/backend_info.h"
@@ -50,6 +51,14 @@ class Communicator {
   void set_trace(Trace* trace, int track) { trace_ = trace, track_ = track; }
 
  protected:
+  // The trace event of a collective queued now; the communicator fills in when it ran.
+  TraceEvent queued_event(const Collective& what) const {
+    TraceEvent e;
+    e.track = track_, e.name = what.trace_name, e.category = "allreduce";
+    e.args = what.trace_args, e.queued = now_seconds(), e.step = trace_->step();
+    return e;
+  }
+
   Trace* trace_ = nullptr;
   int track_ = kTrackComm;
 };

@@ -102,11 +102,7 @@ class MpiCommunicator final : public Communicator {
     float* p = slice.f32();
     const int64_t n = slice.numel();
     std::shared_ptr<TraceEvent> event;  // when tracing: filled in by the job
-    if (trace_ && trace_->recording()) {
-      event = std::make_shared<TraceEvent>();
-      event->track = track_, event->name = what.trace_name, event->category = "allreduce";
-      event->args = what.trace_args, event->queued = now_seconds(), event->step = trace_->step();
-    }
+    if (trace_ && trace_->recording()) event = std::make_shared<TraceEvent>(queued_event(what));
     auto job = [this, p, n, label = what.label, event] {
       WatchScope watch(label);
       const double t0 = now_seconds();

@@ -73,9 +73,7 @@ class NcclCommunicator final : public Communicator {
     Span& span = spans_[timed_++];
     span.event.reset();
     if (tracing) {
-      span.event = std::make_unique<TraceEvent>();
-      span.event->track = track_, span.event->name = what.trace_name, span.event->category = "allreduce";
-      span.event->args = what.trace_args, span.event->queued = now_seconds(), span.event->step = trace_->step();
+      span.event = std::make_unique<TraceEvent>(queued_event(what));
     }
     CUDA_CHECK(cudaEventRecord(span.start, stream_));
     NCCL_CHECK(
