@@ -14,6 +14,10 @@ std::string dnnl_cpu_isa();
 // Whether oneDNN dispatches to AVX-512 (avx512_core or newer): its blocked nChw16c kernels and
 // Winograd convolutions exist only there; on AVX2 they fall to reference code (100x slower).
 bool cpu_has_avx512();
+// Whether oneDNN runs bf16 convolutions, matrix products, LRN and pooling natively here
+// (avx512_core_bf16 or avx512_core_amx); cpu_bf16_missing() says why not ("" when it does).
+bool cpu_has_bf16();
+std::string cpu_bf16_missing();
 
 // Threads the CPU backend uses (OpenMP); set_cpu_threads(0) keeps the default.
 int cpu_threads();

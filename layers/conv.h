@@ -33,8 +33,8 @@ struct ConvOptions {
   bool need_input_grad = true;                        // false: backward computes no dx (the first layer)
   std::optional<Layout> input_layout = std::nullopt;  // of x/dx; unset: the output's layout
   ConvAlgorithm algorithm = ConvAlgorithm::direct;
-  // CUDA: fp32, tf32 or bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their gradients). The
-  // CPU computes in fp32 only.
+  // fp32, bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their gradients; on the CPU where
+  // oneDNN has bf16 instructions) or, on GPUs, tf32.
   Precision precision = Precision::fp32;
   // Forward computes y = max(conv(x, w) + b, 0): the ReLU that follows, fused (a oneDNN post-op;
   // on GPUs in the bias pass). Backward is unchanged: the caller runs the ReLU's backward first.

@@ -1,6 +1,7 @@
 // Fully connected layer with bias: y (N, O) = x (N, I) * W^T + b, W stored (O, I) row-major.
 // A 4-D activation is flattened by the caller (Tensor::reshaped) in its own memory order.
-// Backward OVERWRITES dx, dw and db.
+// Backward OVERWRITES dx, dw and db. In bf16 on the CPU, a backward that follows a forward with the
+// same W reuses the forward's bf16 copy of it: W must not change between the two.
 #pragma once
 
 #include <memory>
@@ -20,8 +21,8 @@ struct FcSpec {
 // Written with designated initialisers: FcOptions{.precision = Precision::bf16, .relu = true}.
 struct FcOptions {
   bool need_input_grad = true;  // false: backward computes no dx
-  // CUDA: fp32, tf32 or bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their gradients). The
-  // CPU computes in fp32 only.
+  // fp32, bf16 (bf16 x, y, dx, dy; fp32 weights, biases and their gradients; on the CPU where
+  // oneDNN has bf16 instructions) or, on GPUs, tf32.
   Precision precision = Precision::fp32;
   // Forward computes y = max(x W^T + b, 0): the ReLU that follows, fused (its backward stays the
   // caller's).

@@ -116,7 +116,11 @@ check "give the length of the run: --steps N or --epochs E" train "${small[@]}"
 check "give --steps or --epochs, not both" train "${small[@]}" --steps 2 --epochs 1
 check "--epochs must be in (0, 1e6]" train "${small[@]}" --epochs 0
 check "--devices cuda:7: there is no cuda:7" train "${small[@]}" --devices cuda:7
-check "the CPU backend computes in fp32 only, not tf32" bench "${small[@]}" --devices cpu --precision tf32
+check "the CPU backend computes in fp32 or bf16, not tf32" bench "${small[@]}" --devices cpu --precision tf32
+# bf16 on a CPU without bf16 instructions (oneDNN held to AVX2 here): refused, naming the ISA.
+ONEDNN_MAX_CPU_ISA=AVX2 check "bf16 on the CPU needs bf16 instructions (oneDNN's avx512_core_bf16 or avx512_core_amx)" \
+  bench "${small[@]}" --devices cpu --precision bf16
+ONEDNN_MAX_CPU_ISA=AVX2 check "dispatches to avx2 here" bench "${small[@]}" --devices cpu --precision bf16
 check "unknown precision 'fp16'" bench "${small[@]}" --precision fp16
 check "unknown device 'tpu'" bench "${small[@]}" --devices tpu
 check "unknown layout 'chw'" bench "${small[@]}" --layout chw

@@ -1,6 +1,8 @@
 // Layer-test helpers (see test_util.h).
 #include "test_util.h"
 
+#include "layers/backend_info.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -30,17 +32,32 @@ std::vector<Backend> all_backends() {
           {Device::cuda(0), Layout::nhwc}};
 }
 
+namespace {
+void add_cpu_bf16(std::vector<Backend>& v) {
+  for (Layout l : {Layout::nchw, Layout::nhwc, Layout::nchw16c}) v.push_back({Device::cpu(), l, Precision::bf16});
+}
+}  // namespace
+
 std::vector<Backend> activation_backends() {
   auto v = all_backends();
+  add_cpu_bf16(v);
   for (Layout l : {Layout::nchw, Layout::nhwc}) v.push_back({Device::cuda(0), l, Precision::bf16});
   return v;
 }
 
 std::vector<Backend> precision_backends() {
   auto v = all_backends();
+  add_cpu_bf16(v);
   for (Precision p : {Precision::tf32, Precision::bf16})
     for (Layout l : {Layout::nchw, Layout::nhwc}) v.push_back({Device::cuda(0), l, p});
   return v;
+}
+
+std::string unavailable_reason(const Backend& be) {
+  std::string why = unavailable_reason(be.device);
+  if (why.empty() && be.device.is_cpu() && be.precision == Precision::bf16 && !cpu_has_bf16())
+    why = "CPU bf16 skipped: " + cpu_bf16_missing();
+  return why;
 }
 
 ::testing::AssertionResult close_for(const Backend& be, const std::vector<double>& actual,
@@ -179,6 +196,21 @@ ref::Dims4 dims4(const Shape& s) { return {s.n(), s.c(), s.h(), s.w()}; }
                                        << ", rtol " << rtol << "); first at " << where.str() << ": got "
                                        << actual[first] << ", expected " << expected[first] << "; worst abs error "
                                        << worst;
+}
+
+::testing::AssertionResult norm_close(const std::vector<double>& actual, const std::vector<double>& expected,
+                                      double tol) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure() << "size " << actual.size() << " != expected " << expected.size();
+  double diff = 0, ref = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    diff += (actual[i] - expected[i]) * (actual[i] - expected[i]);
+    ref += expected[i] * expected[i];
+  }
+  const double rel = std::sqrt(diff) / std::sqrt(ref);
+  if (rel <= tol) return ::testing::AssertionSuccess() << "relative error " << rel;
+  return ::testing::AssertionFailure() << "relative error " << rel << " (2-norm) exceeds " << tol << " over "
+                                       << actual.size() << " elements";
 }
 
 std::vector<double> numeric_grad(std::vector<double>& values, const std::function<void()>& set,

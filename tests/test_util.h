@@ -28,10 +28,10 @@ void PrintTo(const Backend& b, std::ostream* os);                         // for
 // Every backend the layers have, in each activation layout; unavailable_reason() says why one
 // can't run.
 std::vector<Backend> all_backends();
-// all_backends() and, for the layers whose arithmetic depends on it (conv, fc), the GPU's other
-// precisions (tf32, bf16).
+// all_backends() and, for the layers whose arithmetic depends on it (conv, fc), the other
+// precisions (the CPU's bf16; the GPU's tf32 and bf16).
 std::vector<Backend> precision_backends();
-// all_backends() and the GPU in bf16 (activations stored as bf16): the other layers.
+// all_backends() and the CPU and GPU in bf16 (activations stored as bf16): the other layers.
 std::vector<Backend> activation_backends();
 // The same device and layout in fp32: where weights, biases and their gradients live.
 inline Backend fp32_of(const Backend& be) { return {be.device, be.layout, Precision::fp32}; }
@@ -42,6 +42,8 @@ inline Backend fp32_of(const Backend& be) { return {be.device, be.layout, Precis
                                      const std::vector<double>& expected, double atol, double rtol,
                                      const Shape& shape = Shape{});
 std::string unavailable_reason(const Device& d);  // "" when layers can run on d here
+// The same for a backend: also its precision (the CPU's bf16 needs bf16 instructions).
+std::string unavailable_reason(const Backend& be);
 // c, or c rounded up to whole channel blocks when the backend's layout is blocked (NCHW16C).
 int64_t channels(const Backend& be, int64_t c);
 // The plain layout that feeds a blocked one (images are never blocked): nhwc for nchw16c.
@@ -57,7 +59,7 @@ Layout plain_layout(Layout l);
 // is not available here. Each layer's suite derives its own name from it.
 class BackendTest : public ::testing::TestWithParam<Backend> {
  protected:
-  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam().device); }
+  void SetUp() override { SKIP_IF_UNAVAILABLE(GetParam()); }
 };
 
 // A tensor on a backend with a double-precision host copy in NCHW (row-major for rank < 4).
@@ -87,6 +89,12 @@ ref::Dims4 dims4(const Shape& s);
 // (n, c, h, w) when a 4-D shape is given), both values and the worst error.
 ::testing::AssertionResult all_close(const std::vector<double>& actual, const std::vector<double>& expected,
                                      double atol, double rtol, const Shape& shape = Shape{});
+
+// ||actual - expected|| <= tol * ||expected|| (2-norms; false for NaN); the message gives the
+// relative error. For bf16 models, where a few ReLU or max-pool decisions near a tie flip and
+// move single gradients by O(their size), while a wrong index moves the whole tensor.
+::testing::AssertionResult norm_close(const std::vector<double>& actual, const std::vector<double>& expected,
+                                      double tol);
 
 // d(loss)/d(values[i]) by central differences; loss() must read `values` (after set()).
 std::vector<double> numeric_grad(std::vector<double>& values, const std::function<void()>& set,

@@ -1,6 +1,7 @@
-// Numeric precision of the GPU layers: fp32 (IEEE single everywhere), tf32 (fp32 storage, tensor
+// Numeric precision of the layers: fp32 (IEEE single everywhere), tf32 (GPUs: fp32 storage, tensor
 // cores multiply in TF32 inside convolutions and matrix products), bf16 (bf16 activations and
-// gradients, fp32 master weights and update). The CPU backend computes in fp32 only.
+// gradients, fp32 master weights, weight gradients and update; on the CPU where oneDNN has bf16
+// instructions: avx512_core_bf16 or avx512_core_amx).
 #pragma once
 
 #include <string>

@@ -75,21 +75,6 @@ std::size_t dtype_size(DType t) {
 
 DType activation_dtype(Precision p) { return p == Precision::bf16 ? DType::bf16 : DType::f32; }
 
-uint16_t bf16_bits(float v) {
-  uint32_t u = 0;
-  std::memcpy(&u, &v, sizeof u);
-  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return static_cast<uint16_t>((u >> 16) | 0x40);  // NaN
-  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
-  return static_cast<uint16_t>(u >> 16);
-}
-
-float bf16_value(uint16_t bits) {
-  const uint32_t u = static_cast<uint32_t>(bits) << 16;
-  float v = 0;
-  std::memcpy(&v, &u, sizeof v);
-  return v;
-}
-
 const char* dtype_name(DType t) {
   switch (t) {
     case DType::f32:
@@ -146,8 +131,9 @@ void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtyp
 
 void check_backend(const std::string& who, const Device& device, Layout layout, Precision precision) {
   if (device.is_cpu()) {
-    ALEXNET_CHECK(precision == Precision::fp32,
-                  who << ": the CPU backend computes in fp32 only, not " << precision_name(precision));
+    // bf16 needs the instructions; the oneDNN backends check (layers/cpu/dnnl_util.cpp).
+    ALEXNET_CHECK(precision != Precision::tf32,
+                  who << ": the CPU backend computes in fp32 or bf16, not " << precision_name(precision));
     return;
   }
   ALEXNET_CHECK(cuda_built(), who << ": " << device.str() << " needs the CUDA backend, which this build does not have");

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -41,7 +42,7 @@ class Shape {
 
 enum class Layout { nchw, nhwc, nchw16c };
 constexpr int64_t kBlock = 16;        // channels per block of Layout::nchw16c
-enum class DType { f32, i32, bf16 };  // bf16: bfloat16 activations on GPUs (Precision::bf16)
+enum class DType { f32, i32, bf16 };  // bf16: bfloat16 activations (Precision::bf16)
 
 const char* layout_name(Layout l);
 Layout parse_layout(const std::string& text);
@@ -49,9 +50,15 @@ std::size_t dtype_size(DType t);
 const char* dtype_name(DType t);
 // The dtype of activations and their gradients in a precision: bf16 for bf16, else f32.
 DType activation_dtype(Precision p);
-// bfloat16 bits <-> float on the host (round to nearest even; NaN stays NaN).
-uint16_t bf16_bits(float v);
-float bf16_value(uint16_t bits);
+// bfloat16 bits <-> float on the host (round to nearest even; NaN stays NaN). Inline: the CPU's
+// conversion loops vectorise them.
+inline uint16_t bf16_bits(float v) {
+  uint32_t u = std::bit_cast<uint32_t>(v);
+  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return static_cast<uint16_t>((u >> 16) | 0x40);  // NaN
+  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even
+  return static_cast<uint16_t>(u >> 16);
+}
+inline float bf16_value(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
 
 struct Tensor {
   void* data = nullptr;
@@ -87,8 +94,8 @@ void check_tensor(const Tensor& t, const Shape& shape, Layout layout, DType dtyp
                   const std::string& who, const char* what);
 
 // Throws Error naming `who` unless the backend of `device` runs layers in `layout` and
-// `precision`: the CPU computes fp32 in any layout; CUDA (in a CUDA build) fp32, tf32 or bf16 in
-// NCHW or NHWC.
+// `precision`: the CPU computes fp32 or bf16 (where the ISA has it: the oneDNN backends check) in
+// any layout; CUDA (in a CUDA build) fp32, tf32 or bf16 in NCHW or NHWC.
 void check_backend(const std::string& who, const Device& device, Layout layout, Precision precision = Precision::fp32);
 
 // Whether a 4-D shape can be stored in `layout` (NCHW16C needs whole blocks of channels).

@@ -2,6 +2,9 @@
 // reorders); weights live in our plain OIHW buffer and are reordered to the layout the primitive
 // prefers (small: at most a few MB per layer), and weight gradients back. Winograd, when asked
 // for (or automatic), needs NCHW16C and a 3x3 stride-1 kernel; automatic falls back to direct.
+// bf16: x, y, dx, dy are bf16 and the weights are multiplied as bf16 (the reorders above also
+// convert); bias, weight and bias gradients stay fp32 (oneDNN accumulates in fp32). oneDNN has no
+// bf16 Winograd: automatic runs direct.
 #include "cpu/dnnl_util.h"
 #include "layers/conv.h"
 
@@ -33,13 +36,15 @@ class ConvCpu final : public ConvBackend {
     scratch_ = Scratchpad();
     const auto& s = c.spec;
     const dims strides{s.stride, s.stride}, pads{s.pad, s.pad};
-    auto src_md = md(c.input, c.input_layout);
-    auto dst_md = md(c.output, c.layout);
+    const DType ad = activation_dtype(c.precision);
+    auto src_md = md(c.input, c.input_layout, ad);
+    auto dst_md = md(c.output, c.layout, ad);
     dims w_dims = s.groups == 1
                       ? dims{s.out_channels, s.in_channels, s.kernel, s.kernel}
                       : dims{s.groups, s.out_channels / s.groups, s.in_channels / s.groups, s.kernel, s.kernel};
     auto w_user_md = md(w_dims, s.groups == 1 ? tag::oihw : tag::goihw);
-    auto w_any_md = md(w_dims, tag::any);
+    auto w_any_md = md(w_dims, tag::any, ad);  // what forward and backward data multiply by
+    auto dw_any_md = md(w_dims, tag::any);     // the weight gradient: fp32 in every precision
     auto b_md = md({s.out_channels}, tag::a);
     auto attr = scratchpad_attr();
     auto& eng = engine();
@@ -49,7 +54,7 @@ class ConvCpu final : public ConvBackend {
                                       pads, pads),
         forward_attr(c.relu), eng));
     auto bwd_w_pd = DNNL_CHECK(dn::convolution_backward_weights::primitive_desc(
-        dn::convolution_backward_weights::desc(alg, src_md, w_any_md, b_md, dst_md, strides, pads, pads), attr, eng,
+        dn::convolution_backward_weights::desc(alg, src_md, dw_any_md, b_md, dst_md, strides, pads, pads), attr, eng,
         fwd_pd));
 
     impl_ = fwd_pd.impl_info_str();

@@ -55,6 +55,18 @@ bool cpu_has_avx512() {
   }
 }
 
+bool cpu_has_bf16() {
+  using isa = dnnl::cpu_isa;
+  const isa i = dnnl::get_effective_cpu_isa();
+  return i == isa::avx512_core_bf16 || i == isa::avx512_core_amx;
+}
+
+std::string cpu_bf16_missing() {
+  if (cpu_has_bf16()) return "";
+  return "bf16 on the CPU needs bf16 instructions (oneDNN's avx512_core_bf16 or avx512_core_amx), but " +
+         dnnl_version() + " dispatches to " + dnnl_cpu_isa() + " here";
+}
+
 int cpu_threads() { return omp_get_max_threads(); }
 
 void set_cpu_threads(int n) {

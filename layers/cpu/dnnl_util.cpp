@@ -1,6 +1,8 @@
 // CPU (oneDNN) backend helpers (see dnnl_util.h).
 #include "cpu/dnnl_util.h"
 
+#include "layers/backend_info.h"
+
 namespace alexnet::cpu {
 
 dnnl::engine& engine() {
@@ -13,20 +15,34 @@ dnnl::stream& stream() {
   return st;
 }
 
-dnnl::memory::desc md(const dims& d, tag t) {
-  return DNNL_CHECK(dnnl::memory::desc(d, dnnl::memory::data_type::f32, t));
+dnnl::memory::data_type data_type(DType t) {
+  switch (t) {
+    case DType::f32:
+      return dnnl::memory::data_type::f32;
+    case DType::bf16: {
+      static const std::string missing = cpu_bf16_missing();
+      ALEXNET_CHECK(missing.empty(), missing);
+      return dnnl::memory::data_type::bf16;
+    }
+    default:
+      throw Error(std::string("no oneDNN layer computes in ") + dtype_name(t));
+  }
 }
 
-dnnl::memory::desc md(const Shape& s, Layout layout) {
+dnnl::memory::desc md(const dims& d, tag t, DType type) {
+  return DNNL_CHECK(dnnl::memory::desc(d, data_type(type), t));
+}
+
+dnnl::memory::desc md(const Shape& s, Layout layout, DType type) {
   switch (s.rank()) {
     case 1:
-      return md({s[0]}, tag::a);
+      return md({s[0]}, tag::a, type);
     case 2:
-      return md({s[0], s[1]}, tag::ab);
+      return md({s[0], s[1]}, tag::ab, type);
     case 4: {
       ALEXNET_CHECK(layout_fits(s, layout), "shape " << s.str() << " cannot be stored " << layout_name(layout));
       const tag t = layout == Layout::nchw ? tag::nchw : layout == Layout::nhwc ? tag::nhwc : tag::nChw16c;
-      return md({s[0], s[1], s[2], s[3]}, t);
+      return md({s[0], s[1], s[2], s[3]}, t, type);
     }
     default:
       throw Error("no oneDNN descriptor for a tensor of shape " + s.str());

@@ -30,9 +30,12 @@ dnnl::stream& stream();  // one per thread
 using tag = dnnl::memory::format_tag;
 using dims = dnnl::memory::dims;
 
-// f32 descriptor of a tensor shape: 4-D in its layout, 2-D row-major, 1-D plain.
-dnnl::memory::desc md(const Shape& s, Layout layout = Layout::nchw);
-dnnl::memory::desc md(const dims& d, tag t);
+// oneDNN's data type of ours (f32 or bf16; bf16 checks that the CPU runs it: cpu_bf16_missing()).
+dnnl::memory::data_type data_type(DType t);
+
+// Descriptor of a tensor shape: 4-D in its layout, 2-D row-major, 1-D plain; f32 unless told.
+dnnl::memory::desc md(const Shape& s, Layout layout = Layout::nchw, DType t = DType::f32);
+dnnl::memory::desc md(const dims& d, tag t, DType type = DType::f32);
 
 // A memory object with no data yet; bind() points it at a tensor before each run.
 dnnl::memory unbound(const dnnl::memory::desc& d);

@@ -13,7 +13,7 @@ class LrnCpu final : public LrnBackend {
  public:
   explicit LrnCpu(const LrnConfig& c) {
     const auto& s = c.spec;
-    auto data_md = md(c.shape, c.layout);
+    auto data_md = md(c.shape, c.layout, c.dtype);
     const float alpha = static_cast<float>(s.sum_coefficient() * s.size);
     const float beta = static_cast<float>(s.beta), k = static_cast<float>(s.k);
     auto attr = scratchpad_attr();

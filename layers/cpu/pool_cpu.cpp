@@ -14,8 +14,8 @@ class PoolCpu final : public PoolBackend {
   explicit PoolCpu(const PoolConfig& c) {
     const auto& s = c.spec;
     const dims kernel{s.kernel, s.kernel}, strides{s.stride, s.stride}, pads{s.pad, s.pad};
-    auto src_md = md(c.input, c.layout);
-    auto dst_md = md(c.output, c.layout);
+    auto src_md = md(c.input, c.layout, c.dtype);
+    auto dst_md = md(c.output, c.layout, c.dtype);
     auto attr = scratchpad_attr();
     auto fwd_pd = DNNL_CHECK(dn::pooling_forward::primitive_desc(
         dn::pooling_forward::desc(dn::prop_kind::forward_training, dn::algorithm::pooling_max, src_md, dst_md, strides,

@@ -11,7 +11,7 @@ namespace dn = dnnl;
 class ReluCpu final : public ReluBackend {
  public:
   explicit ReluCpu(const ReluConfig& c) {
-    auto data_md = md(c.shape, c.layout);
+    auto data_md = md(c.shape, c.layout, c.dtype);
     auto attr = scratchpad_attr();
     auto fwd_pd = DNNL_CHECK(dn::eltwise_forward::primitive_desc(
         dn::eltwise_forward::desc(dn::prop_kind::forward_training, dn::algorithm::eltwise_relu_use_dst_for_bwd, data_md,

@@ -1,5 +1,6 @@
 // Softmax cross-entropy on the CPU: a numerically stable log-softmax per row (parallel over the
 // batch), per-sample losses summed in a fixed order so the result does not depend on threads.
+// bf16 logits are widened to fp32 first and the gradient rounded to bf16 last.
 #include <cmath>
 #include <string>
 
@@ -15,12 +16,14 @@ class SoftmaxLossCpu final : public SoftmaxLossBackend {
   explicit SoftmaxLossCpu(const SoftmaxLossConfig& c)
       : n_(c.batch),
         k_(c.classes),
+        bf16_(c.dtype == DType::bf16),
+        wide_(bf16_ ? static_cast<std::size_t>(n_ * k_) * sizeof(float) : 0, Device::cpu()),
         prob_(static_cast<std::size_t>(n_ * k_) * sizeof(float), Device::cpu()),
         sample_loss_(static_cast<std::size_t>(n_) * sizeof(double), Device::cpu()),
         rank_(static_cast<std::size_t>(n_) * sizeof(int64_t), Device::cpu()) {}
 
   void forward(const Tensor& logits, const Tensor& labels) override {
-    const float* z = logits.f32();
+    const float* z = bf16_ ? widen(logits) : logits.f32();
     const int32_t* y = labels.i32();
     for (int64_t i = 0; i < n_; ++i)
       ALEXNET_CHECK(y[i] >= 0 && y[i] < k_, "label " << y[i] << " of sample " << i << " is outside [0, " << k_ << ")");
@@ -61,7 +64,7 @@ class SoftmaxLossCpu final : public SoftmaxLossBackend {
   void backward(const Tensor& labels, const Tensor& dlogits, float scale) override {
     const int32_t* y = labels.i32();
     const auto* p = static_cast<const float*>(prob_.data());
-    float* d = dlogits.f32();
+    float* d = bf16_ ? static_cast<float*>(wide_.data()) : dlogits.f32();
     const float s = scale / static_cast<float>(n_);
     const int64_t k = k_;
 #pragma omp parallel for schedule(static)
@@ -69,10 +72,26 @@ class SoftmaxLossCpu final : public SoftmaxLossBackend {
       for (int64_t j = 0; j < k; ++j) d[i * k + j] = p[i * k + j] * s;
       d[i * k + y[i]] -= s;
     }
+    if (!bf16_) return;
+    auto* out = static_cast<uint16_t*>(dlogits.data);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n_ * k; ++i) out[i] = bf16_bits(d[i]);
   }
 
  private:
+  // bf16 logits -> wide_ (fp32).
+  const float* widen(const Tensor& logits) {
+    const auto* in = static_cast<const uint16_t*>(logits.data);
+    auto* out = static_cast<float*>(wide_.data());
+    const int64_t total = n_ * k_;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < total; ++i) out[i] = bf16_value(in[i]);
+    return out;
+  }
+
   int64_t n_, k_;
+  bool bf16_;
+  Buffer wide_;         // (N, K) fp32: bf16 logits widened, then the gradient before rounding
   Buffer prob_;         // (N, K) softmax of the last forward
   Buffer sample_loss_;  // (N) doubles
   Buffer rank_;         // (N) classes scoring above the label

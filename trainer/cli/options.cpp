@@ -190,8 +190,9 @@ void add_device_options(po::options_description& desc) {
        "where a rank's two towers run: auto (GPUs when there are, else cpu), cpu, cuda (by local rank: GPUs 2L "
        "and 2L+1 when the node has two per rank, else GPU L), cuda:A (both on GPU A), cuda:A,B (one each)")
       ("precision", po::value<std::string>()->default_value("auto"),
-       "GPU arithmetic: fp32, tf32 (tensor cores, fp32 storage), bf16 (bf16 activations and gradients, fp32 "
-       "weights and update) or auto (tf32 on GPUs, fp32 on the CPU)")
+       "arithmetic: fp32, tf32 (GPUs: tensor cores, fp32 storage), bf16 (bf16 activations and gradients, fp32 "
+       "weights, weight gradients and update; on the CPU where it has bf16 instructions) or auto (tf32 on GPUs, "
+       "fp32 on the CPU)")
       ("deterministic", po::value<std::string>()->default_value("on"),
        "on: the same result every run (GPUs: no cuDNN engine marked non-deterministic); off: any engine, "
        "for speed");
@@ -213,6 +214,10 @@ void devices_from(const po::variables_map& vm, const Cluster& cluster, ModelOpti
     o.precision =
         precision == "auto" ? (o.device.is_cuda() ? Precision::tf32 : Precision::fp32) : parse_precision(precision);
     check_backend("--precision " + precision, o.device, Layout::nchw, o.precision);
+    if (o.device.is_cpu() && o.precision == Precision::bf16) {
+      const std::string missing = cpu_bf16_missing();
+      ALEXNET_CHECK(missing.empty(), "--precision bf16: " << missing);
+    }
     o.deterministic = on_off(vm, "deterministic");
     return 0;
   });

@@ -219,7 +219,13 @@ void AlexNet::build_batch() {
   labels_ = OwnedTensor(Shape{n}, Device::cpu(), Layout::nchw, DType::i32, /*pinned=*/gpu);
   tower_images_ = {images_.view, images_.view};
   loss_labels_ = labels_.view;
-  if (!gpu) return;
+  if (!gpu) {
+    if (ad != DType::f32) {  // bf16 on the CPU: both towers read one converted copy
+      images_dev_[0] = OwnedTensor(image_shape, Device::cpu(), il, ad);
+      tower_images_ = {images_dev_[0].view, images_dev_[0].view};
+    }
+    return;
+  }
   for (int t = 0; t < kTowers; ++t) {
     if (t == 1 && dev_[1] == dev_[0]) {
       tower_images_[1] = tower_images_[0];
@@ -362,9 +368,10 @@ void AlexNet::upload_batch() { upload_batch(images_.view, labels_.view); }
 void AlexNet::upload_batch(const Tensor& images, const Tensor& labels) {
   check_tensor(images, images_->shape, images_->layout, DType::f32, Device::cpu(), "upload_batch", "images");
   check_tensor(labels, labels_->shape, Layout::nchw, DType::i32, Device::cpu(), "upload_batch", "labels");
-  if (!on_gpu()) {  // the CPU towers read images_ and labels_
+  if (!on_gpu()) {  // the CPU towers read images_ (bf16: its converted copy) and labels_
     copy_async(images_.view, images);
     copy_async(labels_.view, labels);
+    if (images_dev_[0].buffer.data()) convert_async(images_dev_[0].view, images_.view);
     return;
   }
   for (int t = 0; t < kTowers; ++t) {

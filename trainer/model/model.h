@@ -127,9 +127,10 @@ class AlexNet {
   std::unique_ptr<TowerExchange> exchange_;
   std::array<std::unique_ptr<Tower>, kTowers> towers_;
   std::array<TowerParams, kTowers> params_;
-  OwnedTensor images_;                           // (N, 3, S, S) where the caller writes (host; pinned for GPUs)
-  OwnedTensor labels_;                           // (N) likewise
-  std::array<OwnedTensor, kTowers> images_dev_;  // (N, 3, S, S) on each tower's GPU ([1] empty when shared)
+  OwnedTensor images_;  // (N, 3, S, S) where the caller writes (host; pinned for GPUs)
+  OwnedTensor labels_;  // (N) likewise
+  // (N, 3, S, S) on each tower's GPU ([1] empty when shared); on the CPU in bf16, [0]: the bf16 copy
+  std::array<OwnedTensor, kTowers> images_dev_;
   std::array<OwnedTensor, kTowers> images_f32_;  // (N, 3, S, S) fp32 on the GPU before conversion (bf16 only)
   OwnedTensor labels_dev_;                       // (N) on tower 0's GPU
   std::array<Tensor, kTowers> tower_images_;     // what conv1 of each tower reads
