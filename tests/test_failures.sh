@@ -131,7 +131,7 @@ check "model width must be in (0, 16]" info --width 0
 check "--threads must be >= 0" train "${small[@]}" --threads -1
 check "--dropout must be in [0, 1)" train "${small[@]}" --dropout 1.5
 check "--bucket-mb must be positive" bench "${small[@]}" --bucket-mb 0
-check "--overlap must be on or off" bench "${small[@]}" --overlap maybe
+check "--overlap must be on, off or auto" bench "${small[@]}" --overlap maybe
 check "--deterministic must be on or off" bench "${small[@]}" --deterministic sometimes
 check "--allreduce must be auto or always" bench "${small[@]}" --allreduce never
 check "--profile-steps must be >= 0" bench "${small[@]}" --profile-steps -1

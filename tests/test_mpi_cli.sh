@@ -10,6 +10,14 @@ small=(--input-size 67 --classes 10 --width 0.25)
 out=$(timeout 300 "${mpi[@]}" "$bin" train "${small[@]}" --batch 8 --steps 6 --log-every 3 --profile-every 2 \
       --bucket-mb 1 --checkpoint-dir "$tmp/ck" --json "$tmp/train.json" 2>&1) || fail "2-rank train exited $?: $out"
 grep -q "train: 2 ranks x batch 8 (global 16)" <<<"$out" || fail "no data-parallel summary line: $out"
+# --overlap auto: two CPU ranks on one node whose threads take all its cores leave none to the
+# communication thread: off. One rank of one thread on a node of two or more cores: on.
+grep -q "overlap off" <<<"$out" || fail "--overlap auto left overlap on with no core to spare: $out"
+if [ "$(nproc)" -ge 2 ]; then
+  out1=$(timeout 120 "$bin" train "${small[@]}" --batch 4 --steps 1 --threads 1 --allreduce always 2>&1) ||
+    fail "1-rank train exited $?: $out1"
+  grep -q "overlap on" <<<"$out1" || fail "--overlap auto left overlap off with a core to spare: $out1"
+fi
 grep -q "over 2 ranks: step min/median/max" <<<"$out" || fail "no cross-rank step times in the log: $out"
 grep -q "Phases per step across 2 ranks" <<<"$out" || fail "no cross-rank phase table: $out"
 grep -qE "^conv2 bwd +[0-9.]+ +[0-9.]+ +[0-9.]+ +[01]" <<<"$out" || fail "no per-layer cross-rank table: $out"

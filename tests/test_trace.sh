@@ -85,7 +85,7 @@ PY
 }
 
 # Train, 2 ranks, overlap on, with evaluations during training and a checkpoint inside the window.
-out=$("${mpi[@]}" train --data set "${model[@]}" --steps 8 --log-every 2 --trace on.json --trace-steps 2:5 \
+out=$("${mpi[@]}" train --data set "${model[@]}" --steps 8 --log-every 2 --overlap on --trace on.json --trace-steps 2:5 \
       --eval-every 4 --eval-data val --checkpoint-dir ck --checkpoint-every 3 --json on-run.json 2>&1) ||
   fail "traced train: $out"
 grep -q "trace: steps 2 to 5 of 2 ranks written to on.json" <<<"$out" || fail "trace not logged: $out"
@@ -103,7 +103,7 @@ out=$("${mpi[@]}" train --data set "${model[@]}" --steps 4 --overlap off --trace
   fail "traced train, overlap off: $out"
 check off.json off-run.json off train || fail "the trace of a run without overlap (default steps: all 4)"
 
-out=$("${mpi[@]}" bench "${model[@]}" --steps 4 --warmup 1 --modes forward,train --trace bench.json \
+out=$("${mpi[@]}" bench "${model[@]}" --steps 4 --warmup 1 --modes forward,train --overlap on --trace bench.json \
       --trace-steps 2:3 --json bench-run.json 2>&1) || fail "traced bench: $out"
 check bench.json bench-run.json on bench || fail "the trace of bench"
 

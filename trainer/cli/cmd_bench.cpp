@@ -69,7 +69,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   const ModelOptions mo = model_options_from(vm, cluster);
-  DataParallelOptions dpo = data_parallel_from(vm);
+  DataParallelOptions dpo = data_parallel_from(vm, mo, cluster);
   // Timed like the seed and the peer: the model and its gradient exchange. train's NaN/Inf scan of
   // every bucket (one more pass over the gradients) is not part of the benchmark.
   dpo.check_finite = false;

@@ -190,7 +190,7 @@ void read_failure_options(const po::variables_map& vm, int world, TrainConfig& c
 TrainConfig train_config_from(const po::variables_map& vm, const Cluster& cluster) {
   TrainConfig cfg;
   cfg.model = model_options_from(vm, cluster);
-  cfg.parallel = data_parallel_from(vm);
+  cfg.parallel = data_parallel_from(vm, cfg.model, cluster);
   as_usage_error([&] {
     read_data_options(vm, cfg);
     read_schedule_options(vm, cluster.size, cfg);

@@ -242,20 +242,32 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
        "on: conv1-5, fc6 and fc7 apply their ReLU in forward (a oneDNN post-op, or in the GPU's bias pass); off: "
        "separate ReLU layers, for comparison")
       ("bucket-mb", number_value(25), "gradient bucket size for the all-reduce (MB)")
-      ("overlap", po::value<std::string>()->default_value("on"),
-       "on: a bucket's all-reduce starts as soon as backward has produced it; off: after backward")
+      ("overlap", po::value<std::string>()->default_value("auto"),
+       "on: a bucket's all-reduce starts as soon as backward has produced it; off: after backward; auto: on, "
+       "except for CPU ranks all on one node whose threads leave no core to the communication thread (there "
+       "the all-reduce is CPU work too, and overlapping slows backward by as much as it hides)")
       ("allreduce", po::value<std::string>()->default_value("auto"),
        "auto: gradients are all-reduced when there are several ranks; always: also with one rank (its "
        "communicator, MPI or NCCL, really runs: a check of the path on one machine)");
   // clang-format on
 }
 
-DataParallelOptions data_parallel_from(const po::variables_map& vm) {
+bool overlap_by_default(const ModelOptions& mo, const Cluster& cluster) {
+  if (!mo.device.is_cpu()) return true;                // NCCL runs on its own stream
+  if (cluster.local_size < cluster.size) return true;  // across nodes: the network's time is worth hiding
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / cluster.local_size);
+  return cpu_threads() < cores;  // one node: only with a core to spare for the communication thread
+}
+
+DataParallelOptions data_parallel_from(const po::variables_map& vm, const ModelOptions& mo, const Cluster& cluster) {
   return as_usage_error([&] {
     DataParallelOptions d;
     d.bucket_mb = vm["bucket-mb"].as<double>();
     ALEXNET_CHECK(d.bucket_mb > 0, "--bucket-mb must be positive, got " << d.bucket_mb);
-    d.overlap = on_off(vm, "overlap");
+    const std::string overlap = vm["overlap"].as<std::string>();
+    ALEXNET_CHECK(overlap == "auto" || overlap == "on" || overlap == "off",
+                  "--overlap must be on, off or auto, got " << overlap);
+    d.overlap = overlap == "auto" ? overlap_by_default(mo, cluster) : overlap == "on";
     const std::string allreduce = vm["allreduce"].as<std::string>();
     ALEXNET_CHECK(allreduce == "auto" || allreduce == "always",
                   "--allreduce must be auto or always, got " << allreduce);

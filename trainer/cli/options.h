@@ -70,7 +70,13 @@ void add_device_options(boost::program_options::options_description& desc);
 void devices_from(const boost::program_options::variables_map& vm, const Cluster& cluster, ModelOptions& o);
 
 ModelOptions model_options_from(const boost::program_options::variables_map& vm, const Cluster& cluster);
-DataParallelOptions data_parallel_from(const boost::program_options::variables_map& vm);
+// --overlap auto resolves with the model's device and the ranks on this node (see
+// overlap_by_default); call after model_options_from (which sets the CPU threads).
+DataParallelOptions data_parallel_from(const boost::program_options::variables_map& vm, const ModelOptions& mo,
+                                       const Cluster& cluster);
+// --overlap auto: on for GPU towers and across nodes; on the CPU with all ranks on one node, only
+// when the rank's compute threads leave one of its cores to the communication thread.
+bool overlap_by_default(const ModelOptions& mo, const Cluster& cluster);
 
 // --threads: n > 0 as given; 0 shares the node's cores among the ranks on it (oversubscribed
 // OpenMP threads spin against each other). UsageError when negative.
