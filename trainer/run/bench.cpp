@@ -165,7 +165,25 @@ ModeResult run_mode(AlexNet& net, DataParallel& dp, const BenchConfig& c, const 
   return r;
 }
 
-void print_layer_table(const ModeResult& r, std::vector<std::string> rows, int64_t batch) {
+// The arithmetic rate of a conv or fc row (2 x multiply-adds per second, in GFLOP/s): forward, and
+// backward (data and weight gradients; conv1 computes no input gradient). Empty for other rows.
+std::string layer_rates(const std::string& row, double fwd_s, double bwd_s, int64_t batch,
+                        const std::vector<ArchRow>& arch) {
+  for (const ArchRow& a : arch) {
+    if (a.name != row || a.flops <= 0) continue;
+    const double f = a.flops * static_cast<double>(batch), b = (row == "conv1" ? 1 : 2) * f;
+    char text[64];
+    if (bwd_s > 0)
+      std::snprintf(text, sizeof text, " %10.0f %10.0f", f / fwd_s / 1e9, b / bwd_s / 1e9);
+    else
+      std::snprintf(text, sizeof text, " %10.0f %10s", f / fwd_s / 1e9, "-");
+    return text;
+  }
+  return "";
+}
+
+void print_layer_table(const ModeResult& r, std::vector<std::string> rows, int64_t batch,
+                       const std::vector<ArchRow>& arch) {
   std::vector<double> f, b;
   double sum = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -191,14 +209,18 @@ void print_layer_table(const ModeResult& r, std::vector<std::string> rows, int64
   else
     std::printf("\nPer-layer times of the %s, batch %lld, both towers (ms per step, mean of the %zu timed steps):\n",
                 r.title.c_str(), static_cast<long long>(batch), r.step_s.size());
-  std::printf("%-16s %10s %10s %10s %8s\n", "layer", "forward", "backward", "total", "% step");
+  std::printf("%-16s %10s %10s %10s %8s %10s %10s\n", "layer", "forward", "backward", "total", "% step", "fwd GF/s",
+              "bwd GF/s");
   for (size_t i = 0; i < nrows; ++i) {
     if (f[i] + b[i] == 0) continue;
-    std::printf("%-16s %10.2f %10.2f %10.2f %8.1f\n", rows[i].c_str(), 1e3 * f[i], 1e3 * b[i], 1e3 * (f[i] + b[i]),
-                100 * (f[i] + b[i]) / step);
+    std::printf("%-16s %10.2f %10.2f %10.2f %8.1f%s\n", rows[i].c_str(), 1e3 * f[i], 1e3 * b[i], 1e3 * (f[i] + b[i]),
+                100 * (f[i] + b[i]) / step, layer_rates(rows[i], f[i], b[i], batch, arch).c_str());
   }
   std::printf("%-16s %10s %10s %10.2f %8.1f   (measured step %.2f ms; unaccounted %.2f ms)\n", "sum of rows", "", "",
               1e3 * sum, 100 * sum / step, 1e3 * step, 1e3 * (step - sum));
+  std::printf(
+      "GF/s: GFLOP per second, 2 per multiply-add of the layer as written (Winograd does fewer); backward "
+      "counts the data and weight gradients (conv1: weights only).\n");
 }
 
 // Each rank's phases of a mode, step by step (step-major, phase-minor), and their means.
@@ -331,9 +353,11 @@ void print_bench(const std::vector<ModeResult>& results, const AlexNet& net, con
     for (const auto& r : results)
       std::printf("%-18s %10.4f %10.4f %10.4f %10.4f %12.1f\n", r.key.c_str(), r.summary.mean, r.summary.sd,
                   r.summary.median, r.summary.min, static_cast<double>(batch * c.size) / r.summary.mean);
+    const auto arch = architecture(net.options().config);
     for (const auto& r : results)
-      if (r.key == "train") print_layer_table(r, net.timer().rows(), batch);
-    if (results.size() == 1 && results[0].key != "train") print_layer_table(results[0], net.timer().rows(), batch);
+      if (r.key == "train") print_layer_table(r, net.timer().rows(), batch, arch);
+    if (results.size() == 1 && results[0].key != "train")
+      print_layer_table(results[0], net.timer().rows(), batch, arch);
     std::fflush(stdout);
   }
   if (c.alone()) return;
