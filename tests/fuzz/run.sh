@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each (default 30) from its seed corpus, ASan + UBSan on.
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]     (targets: image shards checkpoint cli)
+#   FUZZ_TIMEOUT: seconds one input may take before it counts as a hang (default 20; longer runs on
+#   a busy machine: libFuzzer measures wall time, so a process held up by others can time out)
 # Builds build-asan first (tests/sanitize.sh build address) when a target is missing. New inputs
 # go to $FUZZ_WORK (default build-asan/fuzz-work/<target>), never into the committed seeds; a finding
 # leaves its input there (crash-*, leak-*, timeout-*, oom-*) and fails the run. Prints, per target,
@@ -29,7 +31,7 @@ for t in "${targets[@]}"; do
   log=$work/$t/fuzz.log
   # -rss_limit_mb / -malloc_limit_mb: an input that makes us allocate past the stated limits is a finding.
   if "$build/tests/fuzz/fuzz_$t" "$work/$t/corpus" "tests/fuzz/corpus/$t" -max_total_time="$seconds" \
-       -rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout=20 -print_final_stats=1 \
+       -rss_limit_mb=2560 -malloc_limit_mb=1024 -timeout="${FUZZ_TIMEOUT:-20}" -print_final_stats=1 \
        -artifact_prefix="$work/$t/findings/" >"$log" 2>&1; then
     status=ok
   else
