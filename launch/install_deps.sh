@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs what alexnet-mpi needs on Debian 12, as root, with apt-get: only the packages that are
 # missing, non-interactively, waiting for the dpkg lock when another apt is running.
-#   launch/install_deps.sh [build|test]   (test adds what the tests need)
+#   launch/install_deps.sh [build|test|peers]   (test adds what the tests need; peers what the
+#   PyTorch peers of launch/compare_cpu.sh need: Debian's torch with OpenBLAS and tcmalloc, and a
+#   venv with a C++ compiler and Python headers for the newest torch and torch.compile)
 set -euo pipefail
 what=${1:-build}
+case "$what" in build|test|peers) ;; *) echo "install_deps.sh: unknown set '$what' (build, test or peers)" >&2; exit 2 ;; esac
 pkgs=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev libboost-log-dev
       libboost-program-options-dev libdnnl-dev ocl-icd-opencl-dev libturbojpeg0-dev libpng-dev)
+[ "$what" = peers ] && pkgs=(build-essential python3-torch libopenblas0-pthread libtcmalloc-minimal4 python3-venv
+                             python3-dev python3-pip)
 [ "$what" = test ] && pkgs+=(libgtest-dev python3-h5py python3-pil procps python3-matplotlib slurmctld slurmd slurm-client munge
                            clang-format clang libclang-rt-14-dev libomp-dev)
 
