@@ -43,6 +43,32 @@ TEST_P(FcTest, ForwardAndBackwardMatchReference) {
   }
 }
 
+// Backward multiplies by the W it is given, not by one an earlier call saw (the CPU's bf16 reuses
+// the forward's bf16 copy of W only for that same W, straight after that forward).
+TEST_P(FcTest, BackwardUsesTheWeightsItIsGiven) {
+  const Backend be = GetParam();
+  std::mt19937 rng(57);
+  const int64_t n = 4, in = 48, out = 20;
+  FullyConnected fc("fc", {in, out}, n, be.device, {.precision = be.precision});
+  TestTensor x(fc.input_shape(), be), w1(fc.weight_shape(), fp32_of(be)), w2(fc.weight_shape(), fp32_of(be)),
+      b(fc.bias_shape(), fp32_of(be)), y(fc.output_shape(), be), dy(fc.output_shape(), be), dx(fc.input_shape(), be),
+      dw(fc.weight_shape(), fp32_of(be)), db(fc.bias_shape(), fp32_of(be));
+  x.fill_uniform(rng, -1, 1);
+  w1.fill_uniform(rng, -0.3, 0.3);
+  w2.fill_uniform(rng, -0.3, 0.3);
+  b.fill_uniform(rng, -0.5, 0.5);
+  dy.fill_uniform(rng, -1, 1);
+  fc.forward(x.t(), w1.t(), b.t(), y.t());
+  for (TestTensor* w : {&w2, &w1}) {  // another W than the forward's, then the forward's again
+    SCOPED_TRACE(w == &w2 ? "another W" : "the forward's W after a backward");
+    dx.fill_nan();
+    fc.backward(x.t(), w->t(), dy.t(), dx.t(), dw.t(), db.t());
+    std::vector<double> rdx, rdw, rdb;
+    ref::fc_backward(x.host(), w->host(), dy.host(), n, in, out, &rdx, &rdw, &rdb);
+    EXPECT_TRUE(close_for(be, dx.download(), rdx, 1e-5, 1e-4)) << "dx";
+  }
+}
+
 TEST_P(FcTest, FusedReluForward) {
   const Backend be = GetParam();
   std::mt19937 rng(55);
