@@ -6,6 +6,7 @@
 
 #include "core/buffer.h"
 #include "core/error.h"
+#include "layers/convert.h"
 #include "layers/softmax_loss.h"
 
 namespace alexnet::detail {
@@ -72,21 +73,15 @@ class SoftmaxLossCpu final : public SoftmaxLossBackend {
       for (int64_t j = 0; j < k; ++j) d[i * k + j] = p[i * k + j] * s;
       d[i * k + y[i]] -= s;
     }
-    if (!bf16_) return;
-    auto* out = static_cast<uint16_t*>(dlogits.data);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n_ * k; ++i) out[i] = bf16_bits(d[i]);
+    if (bf16_) convert_async(dlogits, wide_.tensor(Shape{n_, k_}));
   }
 
  private:
   // bf16 logits -> wide_ (fp32).
   const float* widen(const Tensor& logits) {
-    const auto* in = static_cast<const uint16_t*>(logits.data);
-    auto* out = static_cast<float*>(wide_.data());
-    const int64_t total = n_ * k_;
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < total; ++i) out[i] = bf16_value(in[i]);
-    return out;
+    const Tensor wide = wide_.tensor(Shape{n_, k_});
+    convert_async(wide, logits);
+    return wide.f32();
   }
 
   int64_t n_, k_;

@@ -252,11 +252,14 @@ void add_run_options(po::options_description& desc, int64_t default_batch) {
   // clang-format on
 }
 
+int cores_per_rank(const Cluster& cluster) {
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / cluster.local_size);
+}
+
 bool overlap_by_default(const ModelOptions& mo, const Cluster& cluster) {
   if (!mo.device.is_cpu()) return true;                // NCCL runs on its own stream
   if (cluster.local_size < cluster.size) return true;  // across nodes: the network's time is worth hiding
-  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / cluster.local_size);
-  return cpu_threads() < cores;  // one node: only with a core to spare for the communication thread
+  return cpu_threads() < cores_per_rank(cluster);  // one node: only with a core to spare for the communication thread
 }
 
 DataParallelOptions data_parallel_from(const po::variables_map& vm, const ModelOptions& mo, const Cluster& cluster) {
@@ -351,8 +354,7 @@ void apply_cpu_threads(int requested, const Cluster& cluster) {
   as_usage_error([&] {
     ALEXNET_CHECK(requested >= 0, "--threads must be >= 0, got " << requested);
     int threads = requested;
-    if (threads == 0 && cluster.local_size > 1)
-      threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / cluster.local_size);
+    if (threads == 0 && cluster.local_size > 1) threads = cores_per_rank(cluster);
     set_cpu_threads(threads);
     return 0;
   });

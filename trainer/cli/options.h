@@ -77,6 +77,8 @@ DataParallelOptions data_parallel_from(const boost::program_options::variables_m
 // --overlap auto: on for GPU towers and across nodes; on the CPU with all ranks on one node, only
 // when the rank's compute threads leave one of its cores to the communication thread.
 bool overlap_by_default(const ModelOptions& mo, const Cluster& cluster);
+// The node's cores shared among its ranks (at least 1): --threads 0's choice with several ranks.
+int cores_per_rank(const Cluster& cluster);
 
 // --threads: n > 0 as given; 0 shares the node's cores among the ranks on it (oversubscribed
 // OpenMP threads spin against each other). UsageError when negative.
