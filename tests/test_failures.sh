@@ -54,7 +54,10 @@ wait $job; rc=$?; took=$(( $(date +%s) - start ))
 kill -9 "$victim" 2>/dev/null
 [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "a hung rank: exit $rc (124: the job hung)"
 grep -q "Silent (dead or hung) rank(s): 2" "$tmp/stall.log" || fail "the hung rank is not named: $(cat "$tmp/stall.log")"
-grep -q "stall: no progress for [0-9]* s in .*of step [0-9]*, bucket" "$tmp/stall.log" || fail "the collective is not named"
+# Where the others wait depends on where the stop lands: a bucket's all-reduce, the end-of-step
+# agreement or a log line's sums; each is named with its step.
+grep -qE "stall: no progress for [0-9]+ s in (all-reduce|the end-of-step agreement|the sum of the losses|the gather of step times).* of step [0-9]+" "$tmp/stall.log" ||
+  fail "the collective is not named: $(cat "$tmp/stall.log")"
 echo "hung rank: exit $rc after ${took} s"
 
 # 3. A NaN: stop names step, layer and rank (and exits non-zero on every rank, no abort needed).

@@ -132,9 +132,9 @@ void on_root(const Cluster& c, const std::function<void()>& fn, const std::strin
   if (!error.empty()) throw CollectiveError(error);
 }
 
-std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine) {
+std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine, const std::string& what) {
   if (c.alone()) return mine;
-  WatchScope watch("a gather of timings");
+  WatchScope watch(what);
   std::vector<double> all(c.root() ? mine.size() * static_cast<size_t>(c.size) : 0);
   MPI_CHECK(MPI_Gather(mine.data(), static_cast<int>(mine.size()), MPI_DOUBLE, all.data(),
                        static_cast<int>(mine.size()), MPI_DOUBLE, 0, c.world));

@@ -41,8 +41,10 @@ void usage_check_on_root(const Cluster& c, const std::function<std::string()>& c
 // Every rank's string on rank 0, in rank order; empty elsewhere. Collective.
 std::vector<std::string> gather_strings_to_root(const Cluster& c, const std::string& mine);
 
-// Every rank's vector (all of the same length) on rank 0, rank-major; empty elsewhere. Collective.
-std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine);
+// Every rank's vector (all of the same length) on rank 0, rank-major; empty elsewhere. Collective;
+// `what` names it to the stall detector.
+std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& mine,
+                                   const std::string& what = "a gather of timings");
 
 // Every rank's host name on rank 0 (empty elsewhere). Collective.
 std::vector<std::string> gather_hostnames(const Cluster& c);

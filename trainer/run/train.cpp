@@ -50,10 +50,10 @@ int layer_index(const std::string& layer) {
   return -1;
 }
 
-// Sums loss statistics over the ranks (every rank gets the total).
-LossStats sum_over_ranks(const Cluster& c, LossStats s) {
+// Sums loss statistics over the ranks (every rank gets the total) for the log line of `step`.
+LossStats sum_over_ranks(const Cluster& c, LossStats s, int64_t step) {
   if (c.alone()) return s;
-  WatchScope watch("the sum of the losses for the log");
+  WatchScope watch("the sum of the losses for the log of step " + std::to_string(step));
   double v[4] = {s.loss, static_cast<double>(s.top1), static_cast<double>(s.top5), static_cast<double>(s.count)};
   MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_DOUBLE, MPI_SUM, c.world));
   return {v[0], static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]), static_cast<int64_t>(v[3])};
@@ -224,7 +224,7 @@ class LogWindow {
   LossStats log(const Cluster& c, const TrainState& st, int64_t steps, double lr, int64_t global_batch,
                 LogPoint* point) {
     const double dt = now_seconds() - t0_ - excluded_;
-    LossStats all = sum_over_ranks(c, loss_);
+    LossStats all = sum_over_ranks(c, loss_, st.step);
     all.loss =
         loss_steps_ ? all.loss / static_cast<double>(loss_steps_ * c.size) : std::numeric_limits<double>::quiet_NaN();
     const double count = std::max<double>(1.0, static_cast<double>(all.count));
@@ -239,7 +239,7 @@ class LogWindow {
                   static_cast<double>(steps_ * global_batch) / dt, 1e3 * mean.data, 1e3 * mean.forward,
                   1e3 * mean.backward, 1e3 * mean.allreduce, 1e3 * mean.exposed, 1e3 * mean.update);
     // Collective: outside the log statement, which other ranks do not evaluate (info is rank 0's).
-    const std::string across = across_ranks(c, mean);
+    const std::string across = across_ranks(c, mean, st.step);
     LOG_INFO << line << across;
     *point = {st.step,
               st.epoch(),
@@ -254,9 +254,10 @@ class LogWindow {
 
  private:
   // "; over N ranks: step min/median/max ..., exposed ..." on rank 0 (collective), "" alone.
-  static std::string across_ranks(const Cluster& c, const Phases& mean) {
+  static std::string across_ranks(const Cluster& c, const Phases& mean, int64_t step) {
     if (c.alone()) return "";
-    const std::vector<double> v = gather_to_root(c, {mean.step, mean.exposed});
+    const std::vector<double> v =
+        gather_to_root(c, {mean.step, mean.exposed}, "the gather of step times for the log of step " + std::to_string(step));
     if (!c.root()) return "";
     std::vector<double> steps, exposed;
     for (int r = 0; r < c.size; ++r) steps.push_back(v[2 * r]), exposed.push_back(v[2 * r + 1]);
