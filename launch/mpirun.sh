@@ -4,6 +4,9 @@
 #   launch/mpirun.sh -np 4 [--hostfile hosts] [--threads N] -- train --batch 32 --steps 1000
 # hosts: one line per node, "node01 slots=2" (a slot is a rank). Extra mpirun options can go in
 # MPIRUN_ARGS. The executable is $ALEXNET_BIN (default build/trainer/alexnet).
+# When the job aborts (MPI_ABORT: the stall detector, an error) and mpirun has not exited
+# ABORT_GRACE seconds later (default 2), mpirun is ended: it waits for ever on the daemon of a node
+# it can no longer reach (a cut link), until TCP gives up minutes later. The exit code is then 3.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 bin=$ALEXNET_BIN
@@ -32,5 +35,29 @@ elif [ "$threads" -gt 0 ]; then
 fi
 [ "$(id -u)" -eq 0 ] && opts+=(--allow-run-as-root)
 cmd=$1; shift
+flag=$(mktemp)
+trap 'rm -f "$flag"' EXIT
+# mpirun's standard error passes through unchanged; a copy is watched for the abort.
 # shellcheck disable=SC2086  # MPIRUN_ARGS is a list of options
-exec mpirun "${opts[@]}" ${MPIRUN_ARGS:-} -x OMP_PROC_BIND=close "$bin" "$cmd" --threads "$threads" "$@"
+mpirun "${opts[@]}" ${MPIRUN_ARGS:-} -x OMP_PROC_BIND=close "$bin" "$cmd" --threads "$threads" "$@" \
+  2> >(tee -p >(grep -q "MPI_ABORT was invoked" && echo abort >"$flag") >&2) &
+job=$!
+for sig in INT TERM HUP USR1 USR2; do trap 'kill -'$sig' $job 2>/dev/null' $sig; done  # as exec would
+while kill -0 $job 2>/dev/null; do
+  if [ -s "$flag" ]; then
+    for _ in $(seq $(( ${ABORT_GRACE:-2} * 10 ))); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
+    if kill -0 $job 2>/dev/null; then
+      echo "mpirun.sh: the job aborted but mpirun still waits after ${ABORT_GRACE:-2} s (for a node it cannot reach?); ending it" >&2
+      kill -TERM $job 2>/dev/null || true
+      for _ in $(seq 10); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
+      kill -KILL $job 2>/dev/null || true
+      wait $job || true
+      exit 3
+    fi
+  fi
+  sleep 0.2
+done
+rc=0
+wait $job || rc=$?
+wait  # the copy of standard error, to its last line
+exit $rc

@@ -9,6 +9,7 @@
 #include "layers/backend_info.h"
 #include "parallel/watchdog.h"
 #include "run/bench.h"
+#include "run/environment.h"
 #include "run/trace.h"
 
 namespace po = boost::program_options;
@@ -81,6 +82,7 @@ int cmd_bench(const std::vector<std::string>& args) {
            << (mo.tower1_device ? mo.tower1_device->str() : "") << " (" << precision_name(mo.precision) << ", "
            << dnnl_version() << ", " << dnnl_cpu_isa() << ", " << cpu_threads() << " threads), " << bc.warmup
            << " burn-in + " << bc.steps << " timed steps per mode";
+  log_placement(cluster, "bench");
   AlexNet net(mo);
   DataParallel dp(net, cluster, dpo);
   const auto watchdog = start_watchdog(cluster, vm["timeout"].as<double>());

@@ -267,6 +267,7 @@ void write_train_json(const std::string& path, const TrainResult& r, const Train
                       const Cluster& cluster) {
   const std::vector<double> every_rank = gather_to_root(cluster, mean.values());
   const std::vector<double> every_step = gather_to_root(cluster, r.step_s);
+  const std::vector<RankPlace> placement = gather_placement(cluster);
   if (!cluster.root()) return;
   const int world = cluster.size;
   const Summary s = summarize(r.step_s);
@@ -287,6 +288,7 @@ void write_train_json(const std::string& path, const TrainResult& r, const Train
       .value("classes", cfg.model.config.classes)
       .end_object();
   write_environment(j);
+  write_placement(j, placement);
   j.value("first_step", r.first_step)
       .value("last_step", r.last_step)
       .value("mean_step_s", s.mean)
@@ -346,6 +348,7 @@ int cmd_train(const std::vector<std::string>& args) {
   check_output_file(cluster, "--json", vm.count("json") ? vm["json"].as<std::string>() : "");
   check_output_file(cluster, "--trace", cfg.trace_path);
   log_train_header(cfg, cluster.size);
+  log_placement(cluster, "train");
   AlexNet net(cfg.model);
   const double t0 = now_seconds();
   const TrainResult r = train(cfg, net, cluster);

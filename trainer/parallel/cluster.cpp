@@ -158,4 +158,72 @@ std::vector<std::string> gather_hostnames(const Cluster& c) {
   return gather_strings(c, hostname());
 }
 
+std::vector<RankPlace> gather_placement(const Cluster& c) {
+  const std::string mine = std::to_string(c.local_rank) + ' ' + std::to_string(c.local_size) + ' ' + hostname();
+  std::vector<RankPlace> out;
+  for (const std::string& s : c.alone() ? std::vector<std::string>{mine} : gather_strings_to_root(c, mine)) {
+    RankPlace p;
+    std::istringstream in(s);
+    in >> p.local_rank >> p.local_size;
+    std::getline(in >> std::ws, p.host);
+    out.push_back(p);
+  }
+  return out;
+}
+
+namespace {
+
+// "0-1, 4" for the sorted ranks {0, 1, 4}.
+std::string rank_runs(const std::vector<int>& ranks) {
+  std::ostringstream os;
+  for (size_t i = 0; i < ranks.size();) {
+    size_t j = i;
+    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+    os << (i ? ", " : "") << ranks[i];
+    if (j > i) os << (j == i + 1 ? ", " : "-") << ranks[j];
+    i = j + 1;
+  }
+  return os.str();
+}
+
+// The nodes in order of first appearance in `ranks`, each with its ranks among them.
+std::vector<std::pair<std::string, std::vector<int>>> by_node(const std::vector<int>& ranks,
+                                                              const std::vector<std::string>& host_of_rank) {
+  std::vector<std::pair<std::string, std::vector<int>>> out;
+  for (int r : ranks) {
+    const std::string h =
+        r >= 0 && static_cast<size_t>(r) < host_of_rank.size() ? host_of_rank[static_cast<size_t>(r)] : "?";
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == h; });
+    if (it == out.end()) it = out.insert(out.end(), {h, {}});
+    it->second.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string describe_nodes(const std::vector<std::string>& host_of_rank) {
+  std::vector<int> all(host_of_rank.size());
+  for (size_t r = 0; r < all.size(); ++r) all[r] = static_cast<int>(r);
+  const auto nodes = by_node(all, host_of_rank);
+  std::ostringstream os;
+  os << nodes.size() << (nodes.size() == 1 ? " node: " : " nodes: ");
+  for (size_t i = 0; i < nodes.size(); ++i)
+    os << (i ? ", " : "") << nodes[i].first << " (rank" << (nodes[i].second.size() == 1 ? " " : "s ")
+       << rank_runs(nodes[i].second) << ")";
+  return os.str();
+}
+
+std::string ranks_by_node(const std::vector<int>& ranks, const std::vector<std::string>& host_of_rank) {
+  std::ostringstream os;
+  for (const auto& [host, rs] : by_node(ranks, host_of_rank)) {
+    const auto on_node = std::count(host_of_rank.begin(), host_of_rank.end(), host);
+    os << (os.tellp() > 0 ? "; " : "");
+    for (size_t i = 0; i < rs.size(); ++i) os << (i ? ", " : "") << rs[i];
+    os << " on " << host;
+    if (static_cast<size_t>(on_node) == rs.size() && host_of_rank.size() > rs.size()) os << " (all of its ranks)";
+  }
+  return os.str();
+}
+
 }  // namespace alexnet

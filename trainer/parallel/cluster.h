@@ -49,4 +49,20 @@ std::vector<double> gather_to_root(const Cluster& c, const std::vector<double>& 
 // Every rank's host name on rank 0 (empty elsewhere). Collective.
 std::vector<std::string> gather_hostnames(const Cluster& c);
 
+// Where a rank runs: its node (host name) and its place among that node's ranks.
+struct RankPlace {
+  std::string host;
+  int local_rank = 0, local_size = 1;
+};
+
+// Every rank's place on rank 0, in rank order (empty elsewhere). Collective.
+std::vector<RankPlace> gather_placement(const Cluster& c);
+
+// "2 nodes: node1 (ranks 0-1), node2 (ranks 2-3)": the nodes in order of their first rank, each
+// with its ranks (runs of consecutive ranks as a-b).
+std::string describe_nodes(const std::vector<std::string>& host_of_rank);
+
+// The ranks in `ranks` grouped by node: "2, 3 on node2 (all of its ranks); 5 on node3".
+std::string ranks_by_node(const std::vector<int>& ranks, const std::vector<std::string>& host_of_rank);
+
 }  // namespace alexnet

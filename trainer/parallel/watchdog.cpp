@@ -7,8 +7,10 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "core/clock.h"
+#include "core/host.h"
 #include "core/log.h"
 #include "parallel/mpi_check.h"
 
@@ -28,6 +30,7 @@ struct Watchdog::State {
   std::mutex m;
   std::condition_variable cv;
   std::map<int, std::pair<std::string, double>> active;  // id -> (what, since)
+  std::vector<std::string> hosts;                        // every rank's node (rank 0)
   int next_id = 0;
   bool stop = false;
   std::thread thread;
@@ -66,7 +69,7 @@ void Watchdog::State::run() {
 
 void Watchdog::State::fire(const std::string& what, double waited) {
   std::ostringstream me;
-  me << "rank " << cluster.rank << ": " << (waited > 0 ? "waiting for " : "");
+  me << "rank " << cluster.rank << " (" << hostname() << "): " << (waited > 0 ? "waiting for " : "");
   if (waited > 0)
     me << static_cast<int>(waited) << " s in " << what;
   else
@@ -108,15 +111,16 @@ void Watchdog::State::fire(const std::string& what, double waited) {
     if (reports[static_cast<size_t>(st.MPI_SOURCE)].empty()) ++got;
     reports[static_cast<size_t>(st.MPI_SOURCE)] = buf;
   }
-  std::ostringstream silent, heard;
+  std::vector<int> silent;
+  std::ostringstream heard;
   for (int r = 0; r < cluster.size; ++r) {
     if (reports[static_cast<size_t>(r)].empty())
-      silent << (silent.tellp() > 0 ? ", " : "") << r;
+      silent.push_back(r);
     else
       heard << "\n  " << reports[static_cast<size_t>(r)];
   }
   LOG_ERROR << "stall: ending the job. Silent (dead or hung) rank(s): "
-            << (silent.tellp() > 0 ? silent.str() : std::string("none: every rank reported"))
+            << (silent.empty() ? std::string("none: every rank reported") : ranks_by_node(silent, hosts))
             << ". Reports:" << heard.str();
   MPI_Abort(MPI_COMM_WORLD, 3);
   std::abort();  // MPI_Abort does not return
@@ -127,6 +131,7 @@ Watchdog::Watchdog(const Cluster& c, double timeout_s) : s_(std::make_unique<Sta
   s_->cluster = c;
   s_->timeout_s = timeout_s;
   MPI_CHECK(MPI_Comm_dup(c.world, &s_->comm));
+  s_->hosts = gather_hostnames(c);  // to name the nodes of silent ranks
   s_->thread = std::thread([s = s_.get()] { s->run(); });
   g_current = this;
 }

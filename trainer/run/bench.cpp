@@ -379,6 +379,7 @@ void write_bench_json(const std::string& path, const std::vector<ModeResult>& re
     std::vector<double> mean;
     all.push_back(gather_to_root(cluster, phases_of(r, &mean)));
   }
+  const std::vector<RankPlace> placement = gather_placement(cluster);
   if (!cluster.root()) return;
   JsonWriter j;
   j.begin_object().value("tool", "alexnet bench").value("version", code_version());
@@ -386,6 +387,7 @@ void write_bench_json(const std::string& path, const std::vector<ModeResult>& re
   if (!c.options.empty()) write_options(j, c.options);
   write_buckets(j, net, dp);
   write_environment(j);
+  write_placement(j, placement);
   j.begin_array("modes");
   for (size_t m = 0; m < results.size(); ++m) write_mode(j, results[m], all[m], net, cluster.size);
   j.end_array().end_object();

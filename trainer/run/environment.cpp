@@ -3,10 +3,12 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "core/device.h"
 #include "core/host.h"
+#include "core/log.h"
 #include "layers/backend_info.h"
 #include "parallel/comm.h"
 #include "run/json.h"
@@ -25,6 +27,32 @@ std::string mpi_library() {
 std::string nccl_version() {
   const auto v = nccl_library_version();
   return v ? "NCCL " + v->str(v->running) : "";
+}
+
+void write_placement(JsonWriter& j, const std::vector<RankPlace>& placement) {
+  std::vector<std::string> hosts;
+  for (const auto& p : placement)
+    if (std::find(hosts.begin(), hosts.end(), p.host) == hosts.end()) hosts.push_back(p.host);
+  j.value("nodes", static_cast<int64_t>(hosts.size()));
+  j.begin_array("placement");
+  for (size_t r = 0; r < placement.size(); ++r)
+    j.begin_object()
+        .value("rank", static_cast<int64_t>(r))
+        .value("host", placement[r].host)
+        .value("local_rank", static_cast<int64_t>(placement[r].local_rank))
+        .value("local_size", static_cast<int64_t>(placement[r].local_size))
+        .end_object();
+  j.end_array();
+}
+
+std::vector<RankPlace> log_placement(const Cluster& c, const std::string& what) {
+  std::vector<RankPlace> placement = gather_placement(c);
+  if (c.root() && !c.alone()) {
+    std::vector<std::string> hosts;
+    for (const auto& p : placement) hosts.push_back(p.host);
+    LOG_INFO << what << ": " << describe_nodes(hosts);
+  }
+  return placement;
 }
 
 void write_environment(JsonWriter& j) {
