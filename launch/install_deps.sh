@@ -11,7 +11,7 @@ pkgs=(build-essential cmake libopenmpi-dev openmpi-bin libhdf5-dev libboost-log-
       libboost-program-options-dev libdnnl-dev ocl-icd-opencl-dev libturbojpeg0-dev libpng-dev)
 [ "$what" = peers ] && pkgs=(build-essential python3-torch libopenblas0-pthread libtcmalloc-minimal4 python3-venv
                              python3-dev python3-pip)
-[ "$what" = test ] && pkgs+=(libgtest-dev python3-h5py python3-pil procps python3-matplotlib slurmctld slurmd slurm-client munge
+[ "$what" = test ] && pkgs+=(libgtest-dev python3-h5py python3-pil procps python3-matplotlib slurmctld slurmd slurm-client munge iproute2
                            clang-format clang libclang-rt-14-dev libomp-dev)
 
 missing=()

@@ -221,7 +221,7 @@ std::string ranks_by_node(const std::vector<int>& ranks, const std::vector<std::
     os << (os.tellp() > 0 ? "; " : "");
     for (size_t i = 0; i < rs.size(); ++i) os << (i ? ", " : "") << rs[i];
     os << " on " << host;
-    if (static_cast<size_t>(on_node) == rs.size() && host_of_rank.size() > rs.size()) os << " (all of its ranks)";
+    if (static_cast<size_t>(on_node) == rs.size() && ranks.size() < host_of_rank.size()) os << " (all of its ranks)";
   }
   return os.str();
 }

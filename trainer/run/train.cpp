@@ -483,11 +483,19 @@ class Trainer {
   }
 
   // Pre-emption: every rank stops here, after a checkpoint (finish()).
+  // The log names the ranks the signal has reached by now (on Slurm: all of them, on every node).
   void stop_by_signal(int sig) {
     res_.stopped_by_signal = sig;
-    if (cluster_.root())
-      LOG_WARN << "train: " << signal_name(sig) << " received: stopping after step " << st_.step
-               << (cfg_.checkpoint_dir.empty() ? " (no --checkpoint-dir: nothing saved)" : ", writing a checkpoint");
+    const std::vector<double> got = gather_to_root(cluster_, {stop_signal() ? 1.0 : 0.0}, "the gather of who got the stop signal");
+    const std::vector<std::string> hosts = gather_hostnames(cluster_);
+    if (!cluster_.root()) return;
+    std::vector<int> ranks;
+    for (int r = 0; r < cluster_.size; ++r)
+      if (got[static_cast<size_t>(r)] != 0) ranks.push_back(r);
+    LOG_WARN << "train: " << signal_name(sig) << " received by " << ranks.size() << " of " << cluster_.size
+             << (cluster_.size == 1 ? " rank" : " ranks") << " (" << ranks_by_node(ranks, hosts)
+             << "): stopping after step " << st_.step
+             << (cfg_.checkpoint_dir.empty() ? " (no --checkpoint-dir: nothing saved)" : ", writing a checkpoint");
   }
 
   void save() {
