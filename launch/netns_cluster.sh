@@ -86,8 +86,17 @@ case "$cmd" in
     for b in ip unshare nsenter tc; do command -v $b >/dev/null || die "$b missing (apt-get install iproute2 util-linux)"; done
     mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
     stop
-    # A free cluster number: no bridge of that name yet (mkdir on /run as the lock).
+    # Clusters whose folder is gone (a test killed before its teardown): removed first.
     mkdir -p /run/alexnet-netns
+    for lock in /run/alexnet-netns/*/; do
+      [ -d "$lock" ] || continue
+      old=$(cat "$lock/dir" 2>/dev/null || true)
+      [ -n "$old" ] && [ -d "$old" ] && continue
+      ( dir=$(mktemp -d) && basename "$lock" >"$dir/id" &&
+        for ns in $(ip netns list | awk '{print $1}' | grep "^an$(basename "$lock")-node"); do echo "${ns#*-}"; done >"$dir/nodes" &&
+        "$self" stop "$dir"; rm -rf "$dir" "$lock" )
+    done
+    # A free cluster number: no bridge of that name yet (mkdir on /run as the lock).
     id=""
     for try in $(seq 200); do
       c=$(( (RANDOM % 250) + 1 ))

@@ -171,10 +171,57 @@ def layer_groups(run):
     return g
 
 
-def project(base, ranks, link, overlap):
-    """Predicted step of the base run's model on n ranks (weak scaling: batch per rank unchanged)."""
-    bw, lat_us, _ = LINKS[link]
-    t = base["_train"]
+# Custom links (--link RATE[,LATENCY]): bytes per second of each rate unit; the latency when none is
+# given (a message through a TCP stack and a switch).
+RATE_UNITS = {"gbit": 1e9 / 8, "mbit": 1e6 / 8, "gb/s": 1e9, "mb/s": 1e6}
+DEFAULT_LATENCY_US = 30.0
+
+
+def parse_link(text):
+    """(bandwidth GB/s, latency us, description) of a named link or of RATE[,LATENCY]: 1gbit,
+    10gbit,100us, 25GB/s,5us, 0.1ms."""
+    if text in LINKS:
+        return LINKS[text]
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(gbit|mbit|gb/s|mb/s)\s*(?:,\s*([0-9]*\.?[0-9]+)\s*(us|ms)\s*)?", text, re.I)
+    if not m or float(m[1]) <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is neither a named link ({', '.join(sorted(LINKS))}) nor a rate "
+                                         "with an optional latency (1gbit, 10gbit,100us, 25GB/s,5us)")
+    bw = float(m[1]) * RATE_UNITS[m[2].lower()] / 1e9
+    lat = float(m[3]) * (1000.0 if m[4].lower() == "ms" else 1.0) if m[3] else DEFAULT_LATENCY_US
+    return (bw, lat, f"{m[1]} {m[2]} link ({bw:.3g} GB/s each way) with {lat:g} us per message")
+
+
+def algorithm_of(run, choice):
+    """How the run's all-reduce moves data: "ring" (NCCL on GPUs) or "pairwise" (MPI on the CPU)."""
+    if choice != "auto":
+        return choice
+    return "pairwise" if run["config"].get("device", "cpu").startswith("cpu") else "ring"
+
+
+def allreduce_cost(size, n, bw, lat_us, algorithm):
+    """Seconds for one all-reduce of `size` bytes per rank over n ranks, one rank per link.
+
+    ring: NCCL's ring, each rank sends 2(n-1)/n * size to one neighbour while it receives from the
+    other, 2(n-1) steps. pairwise: Open MPI's choice for large messages over TCP (recursive halving
+    and doubling; with 2 ranks every algorithm is one exchange): the same bytes, in 2 log2(n) steps,
+    each an exchange with one peer over one TCP connection carrying both directions, which runs at
+    half the link's rate each way (measured: tests and launch/multinode_sweep.sh)."""
+    if n <= 1:
+        return 0.0
+    volume = 2 * (n - 1) / n * size / (bw * 1e9)
+    if algorithm == "ring":
+        return volume + 2 * (n - 1) * lat_us * 1e-6
+    return 2 * volume + 2 * math.ceil(math.log2(n)) * lat_us * 1e-6
+
+
+def predict(run, n, bw, lat_us, overlap, algorithm, host_s_per_byte=0.0):
+    """(step, exposed, all-reduce total) in seconds of `run`'s measured compute on n ranks: forward,
+    backward and update as the run measured them (rank 0's per-layer times), its buckets
+    all-reduced one after another, each as soon as backward has produced it (overlap) or all after
+    backward. A bucket takes the longer of the link's time and the hosts' own (host_s_per_byte:
+    what moving a byte costs the machines where the link is no limit; TCP and the wire work as a
+    pipeline, the slower stage sets the pace)."""
+    t = run["_train"]
     rows = {r["name"]: r for r in t.get("layers", [])}
     fwd = sum(r["forward_mean_s"] for r in rows.values())
     update = rows.get("update", {}).get("backward_mean_s", 0.0)
@@ -185,22 +232,25 @@ def project(base, ranks, link, overlap):
     for name, b in reversed(bwd_rows):
         clock += b
         done_at[name] = clock
-    buckets = base.get("buckets", [])
-    out = []
-    for n in ranks:
-        if n <= 1 or not buckets:
-            out.append((n, fwd + backward + update, 0.0, 0.0))
-            continue
-        end, total = 0.0, 0.0
-        for b in buckets:
-            size = b["floats"] * 4 * 2  # both towers' buckets share the rank's link
-            cost = 2 * (n - 1) / n * size / (bw * 1e9) + 2 * (n - 1) * lat_us * 1e-6
-            total += cost
-            ready = max(done_at.get(layer, backward) for layer in b["layers"]) if overlap else backward
-            end = max(end, ready) + cost
-        exposed = max(0.0, end - backward)
-        out.append((n, fwd + backward + exposed + update, exposed, total))
-    return out
+    buckets = run.get("buckets", [])
+    if n <= 1 or not buckets:
+        return fwd + backward + update, 0.0, 0.0
+    end, total = 0.0, 0.0
+    for b in buckets:
+        size = b["floats"] * 4 * 2  # both towers' buckets share the rank's link
+        cost = max(allreduce_cost(size, n, bw, lat_us, algorithm), size * host_s_per_byte)
+        total += cost
+        ready = max(done_at.get(layer, backward) for layer in b["layers"]) if overlap else backward
+        end = max(end, ready) + cost
+    exposed = max(0.0, end - backward)
+    return fwd + backward + exposed + update, exposed, total
+
+
+def project(base, ranks, link, overlap, algorithm="ring"):
+    """Predicted (n, step, exposed, all-reduce total) of the base run's model on each n of `ranks`
+    (weak scaling: batch per rank unchanged)."""
+    bw, lat_us, _ = link
+    return [(n, *predict(base, n, bw, lat_us, overlap, algorithm)) for n in ranks]
 
 
 def save(fig, out, name):
@@ -312,8 +362,9 @@ def projection_section(a, runs, rows, by_label):
     if base is None:
         cands = [r for r in rows if r["label"] == "weak"] or rows
         base = min(cands, key=lambda r: r["ranks"])["run"]
-    bw, lat, desc = LINKS[a.link]
-    with_ov, without = project(base, [1] + ranks, a.link, True), project(base, [1] + ranks, a.link, False)
+    link = parse_link(a.link)
+    bw, lat, desc = link
+    with_ov, without = project(base, [1] + ranks, link, True), project(base, [1] + ranks, link, False)
     t1 = with_ov[0][1]
     batch = base["config"]["batch"]
     md = ["## Projection", "",
@@ -350,12 +401,79 @@ def projection_section(a, runs, rows, by_label):
     return md
 
 
+def model_vs_measured_section(a, rows):
+    """The network model against the runs, which ran on `a.link` (model.png): for every run of
+    several ranks, the all-reduce, exposed all-reduce and step the model predicts from the run's own
+    compute, next to what the run measured."""
+    bw, lat, desc = parse_link(a.link)
+    host = {}  # (ranks, overlap) -> seconds per byte of the all-reduce on unlimited links
+    for r in (summary(u) for u in load([a.unshaped])[0]) if a.unshaped else []:
+        size = sum(b["floats"] for b in r["run"].get("buckets", [])) * 4 * 2
+        if r["ranks"] > 1 and size > 0:
+            host[(r["ranks"], bool(r["run"]["config"].get("overlap", True)))] = r["allreduce"] / size
+    md = ["## Model against measurement", "",
+          f"The runs ran on a {desc}. For each run of several ranks the model (as in the projection, with the "
+          "run's own per-layer compute, buckets and ranks) predicts the all-reduce time (the sum over the "
+          "step's buckets), the exposed all-reduce and the step; measured: the median over ranks of each "
+          "rank's mean, and the mean step. Error: predicted / measured - 1.", "",
+          "The all-reduce of each bucket: " + ("pairwise (Open MPI over TCP: the ring's bytes, each exchange at half "
+          "the link's rate each way)" if a.algorithm != "ring" else "ring") + (
+          f"; bounded below by the same runs on unlimited links (`{a.unshaped}`: the machines' own cost of moving "
+          "the bytes, for the same ranks and overlap)" if a.unshaped else "; hosts assumed infinitely fast "
+          "(`--unshaped DIR` gives their cost)") + ".", "",
+          "| ranks | overlap | algorithm | all-reduce measured (ms) | predicted | error | exposed measured (ms) | "
+          "predicted | error | step measured (ms) | predicted | error |", "|" + "---|" * 12]
+    points = []
+    for r in sorted(rows, key=lambda r: (not r["run"]["config"].get("overlap", True), r["ranks"])):
+        if r["ranks"] <= 1:
+            continue
+        run = r["run"]
+        overlap = bool(run["config"].get("overlap", True))
+        algorithm = algorithm_of(run, a.algorithm)
+        step, exposed, total = predict(run, r["ranks"], bw, lat, overlap, algorithm, host.get((r["ranks"], overlap), 0.0))
+        measured = (r["allreduce"], r["exposed"], r["step"])
+        predicted = (total, exposed, step)
+        cells = []
+        for m, p in zip(measured, predicted):
+            err = p / m - 1 if m > 0 else math.nan
+            cells += [f"{1e3 * m:.1f}", f"{1e3 * p:.1f}", f"{100 * err:+.0f}%" if math.isfinite(err) else "n/a"]
+        md.append(f"| {r['ranks']} | {'on' if overlap else 'off'} | {algorithm} | " + " | ".join(cells) + " |")
+        points.append((r["ranks"], overlap, measured, predicted))
+    if not points:
+        return md + ["No run of several ranks.", ""]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for k, (ax, what) in enumerate(zip(axes, ["all-reduce", "exposed all-reduce", "step"])):
+        for ov, marker in ((True, "o"), (False, "s")):
+            xs = [p[2][k] * 1e3 for p in points if p[1] == ov]
+            ys = [p[3][k] * 1e3 for p in points if p[1] == ov]
+            ax.scatter(xs, ys, marker=marker, label=f"overlap {'on' if ov else 'off'}")
+            for p in points:
+                if p[1] == ov:
+                    ax.annotate(f"{p[0]}", (p[2][k] * 1e3, p[3][k] * 1e3), fontsize=7, xytext=(3, 3),
+                                textcoords="offset points")
+        vals = [v * 1e3 for p in points for v in (p[2][k], p[3][k]) if v > 0]
+        lo, hi = (min(vals) / 1.5, max(vals) * 1.5) if vals else (0.1, 1)
+        xs = [lo, hi]
+        ax.plot(xs, xs, "k-", lw=0.8, label="predicted = measured")
+        ax.fill_between(xs, [x * 0.8 for x in xs], [x * 1.2 for x in xs], color="gray", alpha=0.2, label="±20%")
+        ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel=f"measured {what} (ms)",
+               ylabel=f"predicted {what} (ms)", title=what)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"Model against measurement ({a.link})", fontsize=10)
+    save(fig, a.out, "model.png")
+    md += ["", "![model against measurement](model.png)", ""]
+    return md
+
+
 def bench_sections(a, runs, beside_layers):
     """The scaling report of the bench runs; `beside_layers` (Markdown lines) follows the per-layer breakdown."""
     rows = sorted((summary(r) for r in runs), key=lambda r: (r["label"], r["ranks"]))
     by_label = series(rows)
     md = runs_section(rows) + throughput_section(by_label, a.out) + layers_section(rows, a.out) + beside_layers
     md += communication_section(by_label, a.out)
+    if a.compare:
+        md += model_vs_measured_section(a, rows)
     if a.project:
         md += projection_section(a, runs, rows, by_label)
     return md
@@ -725,12 +843,26 @@ def main():
                                               "files, or folders of them (their *.json), in any mix")
     ap.add_argument("--out", required=True, help="folder for report.md and the PNG plots")
     ap.add_argument("--project", default="", help="rank counts to project to, e.g. 8,64,512 (needs bench files)")
-    ap.add_argument("--link", default="ib400", choices=sorted(LINKS), help="interconnect of the projection")
+    ap.add_argument("--link", default="ib400", help="interconnect of the projection: " + ", ".join(sorted(LINKS)) +
+                    ", or a rate with an optional latency per message: 1gbit, 10gbit,100us, 25GB/s,5us")
+    ap.add_argument("--compare", action="store_true", help="the bench runs ran on --link: add a table and plot of "
+                    "the network model against them (all-reduce, exposed all-reduce, step)")
+    ap.add_argument("--unshaped", default="", help="for --compare: bench runs of the same ranks and overlap on links "
+                    "without a rate limit (a folder or file): the hosts' own cost of an all-reduce")
+    ap.add_argument("--algorithm", default="auto", choices=["auto", "ring", "pairwise"],
+                    help="all-reduce of the model for --compare: ring (NCCL), pairwise (MPI over TCP); auto: by "
+                         "each run's device")
     ap.add_argument("--base", default="", help="the run the projection starts from (default: the 1-rank weak run)")
     ap.add_argument("--title", help="the report's heading (default: alexnet-mpi scaling report, with bench files; "
                                     "alexnet-mpi report otherwise)")
     a = ap.parse_args()
+    try:
+        parse_link(a.link)
+    except argparse.ArgumentTypeError as e:
+        ap.error(f"--link: {e}")
     runs, traces, trains = load(a.inputs)
+    if a.compare and not any(r["config"].get("ranks", 1) > 1 for r in runs):
+        sys.exit("report: --compare needs `alexnet bench --json` runs of several ranks; none among " + " ".join(a.inputs))
     if a.project and not runs:
         sys.exit("report: --project needs `alexnet bench --json` files (with a training step); none among " +
                  " ".join(a.inputs))
@@ -738,7 +870,8 @@ def main():
     title = a.title or ("alexnet-mpi scaling report" if runs else "alexnet-mpi report")
     md = [f"# {title}", "",
           f"Generated {time.strftime('%Y-%m-%d %H:%M')} by `alexnet report {' '.join(a.inputs)} --out {a.out}"
-          + (f" --project {a.project} --link {a.link}" if a.project else "") + "` from "
+          + (f" --project {a.project}" if a.project else "") + (f" --link {a.link}" if a.project or a.compare else "")
+          + (" --compare" if a.compare else "") + "` from "
           f"{describe(runs, traces, trains, True)}. Every number below is read from those files.", ""]
     timeline = timeline_section(traces, a.out) if traces else []
     md += bench_sections(a, runs, timeline) if runs else timeline

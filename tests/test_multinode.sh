@@ -25,6 +25,7 @@ teardown() {
   rm -rf "$tmp"
 }
 trap teardown EXIT
+trap 'exit 1' INT TERM  # through the EXIT trap: nothing left behind
 fail() {
   echo "FAIL: $*"
   for f in "$c"/slurm/log/slurm*.log; do [ -f "$f" ] && { echo "--- last lines of $(basename "$f")"; tail -n 15 "$f"; }; done
@@ -91,18 +92,26 @@ for nodes in 2 4; do
   expect_placement "$tmp/sb$nodes/bench.json" "$nodes" 2
   echo "Slurm: sbatch --nodes=$nodes --ntasks-per-node=2: bench, local ranks per node"
 done
+id=$(ALEXNET_CMD=train ALEXNET_OUT=$tmp/st2 ALEXNET_ARGS="${model[*]} --steps 4 --log-every 2" \
+     sbatch --parsable --nodes=2 --ntasks-per-node=2 -o "$tmp/st2-%j.out" "$root/launch/alexnet.sbatch") || fail "sbatch train"
+st=$(wait_job "$id" 120)
+grep -q "JobState=COMPLETED.*ExitCode=0:0" <<<"$st" || fail "train job on 2 nodes: $st: $(tail -20 "$tmp/st2-$id.out")"
+grep -q "Training finished: steps 0..4 on 4 ranks" "$tmp/st2-$id.out" || fail "train log: $(tail "$tmp/st2-$id.out")"
+expect_placement "$tmp/st2/train.json" 2 2
+echo "Slurm: sbatch --nodes=2 --ntasks-per-node=2: train"
+# Pre-emption of a training job on all 4 nodes: every rank of every node gets the signal.
 id=$(ALEXNET_CMD=train ALEXNET_OUT=$tmp/st ALEXNET_ARGS="${model[*]} --steps 1000000 --log-every 20" \
-     sbatch --parsable --nodes=2 --ntasks-per-node=2 -o "$tmp/st-%j.out" "$root/launch/alexnet.sbatch") || fail "sbatch train"
+     sbatch --parsable --nodes=4 --ntasks-per-node=2 -o "$tmp/st-%j.out" "$root/launch/alexnet.sbatch") || fail "sbatch train"
 for _ in $(seq 300); do grep -q "step [0-9]*/" "$tmp/st-$id.out" 2>/dev/null && break; sleep 0.2; done
 grep -q "step [0-9]*/" "$tmp/st-$id.out" || fail "the training job never trained: $(tail "$tmp/st-$id.out")"
 scancel --signal=USR1 "$id" || fail "scancel --signal=USR1"
 st=$(wait_job "$id" 60)
 grep -q "JobState=COMPLETED.*ExitCode=0:0" <<<"$st" || fail "pre-empted job: $st: $(tail -20 "$tmp/st-$id.out")"
-grep -q "SIGUSR1 received by 4 of 4 ranks (0, 1 on node1; 2, 3 on node2)" "$tmp/st-$id.out" ||
+grep -q "SIGUSR1 received by 8 of 8 ranks (0, 1 on node1; 2, 3 on node2; 4, 5 on node3; 6, 7 on node4)" "$tmp/st-$id.out" ||
   fail "the signal did not reach every node: $(grep -a SIGUSR1 "$tmp/st-$id.out")"
 ls "$tmp/st/checkpoints"/ckpt-*.h5 >/dev/null 2>&1 || fail "the pre-empted job wrote no checkpoint"
-expect_placement "$tmp/st/train.json" 2 2
-echo "Slurm: pre-emption reached both nodes, checkpoint written"
+expect_placement "$tmp/st/train.json" 4 2
+echo "Slurm: sbatch --nodes=4 --ntasks-per-node=2: train, pre-emption reached every node, checkpoint written"
 bash "$nc" stop "$c"
 
 # 3. A shaped link: at 100 Mbit/s the gradients (5 MB a rank) take far longer than unshaped.
@@ -124,6 +133,15 @@ slow=$(ar "$tmp/shape-100mbit.json") fast=$(ar "$tmp/shape-off.json")
 [ "$slow" -ge "$floor" ] && [ "$slow" -ge $((3 * fast)) ] ||
   fail "at 100 Mbit/s the all-reduce took $slow ms (unshaped $fast ms; $bytes bytes need >= $floor ms)"
 echo "shaped link: all-reduce $fast ms unshaped, $slow ms at 100 Mbit/s (>= $floor ms by the rate)"
+# The report's model against these runs: a row for the 2 ranks, its plot; a bad --link is refused.
+mkdir -p "$tmp/shaped" && cp "$tmp/shape-100mbit.json" "$tmp/shaped/"
+"$bin" report "$tmp/shaped" --out "$tmp/model" --link 100mbit --compare --unshaped "$tmp/shape-off.json" >"$tmp/model.log" 2>&1 ||
+  fail "report --compare: $(tail "$tmp/model.log")"
+row=$(grep "^| 2 | off | pairwise |" "$tmp/model/report.md") || fail "no model row: $(cat "$tmp/model/report.md")"
+[ -s "$tmp/model/model.png" ] || fail "report --compare drew no model.png"
+echo "report --compare at 100 Mbit/s: $row"
+"$bin" report "$tmp/shaped" --out "$tmp/model" --link 7parsecs --compare >"$tmp/badlink.log" 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "7parsecs.*neither a named link" "$tmp/badlink.log" || fail "a bad --link: exit $rc: $(cat "$tmp/badlink.log")"
 bash "$nc" shape "$c" off
 
 # 4. Faults on 2 nodes x 2 ranks, each followed by --resume auto on node1 alone.
@@ -132,14 +150,15 @@ long=(train "${model[@]}" --steps 1000000 --log-every 10 --checkpoint-every 10 -
 fault() {  # name, action (a function), bound in s, what the log must say
   local name=$1 action=$2 bound=$3 want=$4 job rc t0 took
   rm -rf "$tmp/ck-$name"
-  run_mpi 4 "${long[@]}" --checkpoint-dir "$tmp/ck-$name" >"$tmp/$name.log" 2>&1 &
+  timeout -s KILL 100 bash "$nc" exec "$c" node1 bash "$root/launch/mpirun.sh" -np 4 --hostfile "$c/hosts" -- \
+    "${long[@]}" --checkpoint-dir "$tmp/ck-$name" >"$tmp/$name.log" 2>&1 &
   job=$!
   for _ in $(seq 150); do ls "$tmp/ck-$name"/ckpt-*.h5 >/dev/null 2>&1 && break; sleep 0.2; done
   ls "$tmp/ck-$name"/ckpt-*.h5 >/dev/null 2>&1 || fail "$name: no checkpoint before the fault: $(tail "$tmp/$name.log")"
   t0=$(date +%s.%N)
   $action
-  timeout 120 tail --pid=$job -f /dev/null
   wait $job; rc=$?
+  [ $rc -ne 137 ] || fail "$name: the job hung (killed after 100 s): $(grep -a -E "error|stall|abort" "$tmp/$name.log" | head)"
   took=$("$py" -c "import sys; print(round($(date +%s.%N) - $t0, 1))")
   [ $rc -ne 0 ] || fail "$name: the job exited 0"
   "$py" -c "import sys; sys.exit(0 if $took <= $bound else 1)" || fail "$name: the job took $took s to end (bound $bound s)"
