@@ -48,7 +48,7 @@ for rate in "${speeds[@]}"; do
   [ "$rate" = off ] && continue  # unshaped: no link to model
   unshaped=()
   [ -d "$out/off" ] && unshaped=(--unshaped "$out/off")
-  "$ALEXNET_BIN" report "$out/$rate" --out "$out/$rate/report" --link "$rate" --compare "${unshaped[@]}" --project 8,64 \
+  "$ALEXNET_BIN" report "$out/$rate" --out "$out/$rate/report" --link "$rate" --compare --shared-cores "${unshaped[@]}" --project 8,64 \
     >"$out/$rate/report.log" 2>&1 ||
     { echo "multinode_sweep.sh: report for $rate failed:" >&2; tail -5 "$out/$rate/report.log" >&2; exit 1; }
 done

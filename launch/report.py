@@ -198,29 +198,39 @@ def algorithm_of(run, choice):
     return "pairwise" if run["config"].get("device", "cpu").startswith("cpu") else "ring"
 
 
-def allreduce_cost(size, n, bw, lat_us, algorithm):
+# How fast an exchange with one peer over one TCP connection (Open MPI's TCP transport) goes each
+# way, as a share of the link's rate: measured between namespace nodes with tbf links (100 Mbit/s
+# to 1 Gbit/s) at 0.5-0.75 for exchanges of 1-5 MB, near 1 below 0.5 MB; a raw TCP socket manages
+# 0.9 both ways at once, so it is Open MPI's one progress loop taking turns.
+EXCHANGE_EFFICIENCY = 2 / 3
+
+
+def allreduce_cost(size, n, bw, lat_us, algorithm, efficiency=EXCHANGE_EFFICIENCY):
     """Seconds for one all-reduce of `size` bytes per rank over n ranks, one rank per link.
 
     ring: NCCL's ring, each rank sends 2(n-1)/n * size to one neighbour while it receives from the
     other, 2(n-1) steps. pairwise: Open MPI's choice for large messages over TCP (recursive halving
     and doubling; with 2 ranks every algorithm is one exchange): the same bytes, in 2 log2(n) steps,
-    each an exchange with one peer over one TCP connection carrying both directions, which runs at
-    half the link's rate each way (measured: tests and launch/multinode_sweep.sh)."""
+    each an exchange with one peer over one TCP connection carrying both directions, at
+    `efficiency` of the link's rate each way."""
     if n <= 1:
         return 0.0
     volume = 2 * (n - 1) / n * size / (bw * 1e9)
     if algorithm == "ring":
         return volume + 2 * (n - 1) * lat_us * 1e-6
-    return 2 * volume + 2 * math.ceil(math.log2(n)) * lat_us * 1e-6
+    return volume / efficiency + 2 * math.ceil(math.log2(n)) * lat_us * 1e-6
 
 
-def predict(run, n, bw, lat_us, overlap, algorithm, host_s_per_byte=0.0):
+def predict(run, n, bw, lat_us, overlap, algorithm, host_s_per_byte=0.0, efficiency=EXCHANGE_EFFICIENCY,
+            no_free_core=False):
     """(step, exposed, all-reduce total) in seconds of `run`'s measured compute on n ranks: forward,
     backward and update as the run measured them (rank 0's per-layer times), its buckets
     all-reduced one after another, each as soon as backward has produced it (overlap) or all after
     backward. A bucket takes the longer of the link's time and the hosts' own (host_s_per_byte:
     what moving a byte costs the machines where the link is no limit; TCP and the wire work as a
-    pipeline, the slower stage sets the pace)."""
+    pipeline, the slower stage sets the pace). no_free_core: the CPU's compute threads take every
+    core of the rank, so an overlapped all-reduce waits in MPI, making no progress, until backward
+    ends (seen with --trace: a 20 KB all-reduce posted as backward began took all of backward)."""
     t = run["_train"]
     rows = {r["name"]: r for r in t.get("layers", [])}
     fwd = sum(r["forward_mean_s"] for r in rows.values())
@@ -235,13 +245,15 @@ def predict(run, n, bw, lat_us, overlap, algorithm, host_s_per_byte=0.0):
     buckets = run.get("buckets", [])
     if n <= 1 or not buckets:
         return fwd + backward + update, 0.0, 0.0
-    end, total = 0.0, 0.0
+    end, total, first = 0.0, 0.0, backward
     for b in buckets:
         size = b["floats"] * 4 * 2  # both towers' buckets share the rank's link
-        cost = max(allreduce_cost(size, n, bw, lat_us, algorithm), size * host_s_per_byte)
+        cost = max(allreduce_cost(size, n, bw, lat_us, algorithm, efficiency), size * host_s_per_byte)
         total += cost
         ready = max(done_at.get(layer, backward) for layer in b["layers"]) if overlap else backward
-        end = max(end, ready) + cost
+        first = min(first, ready)
+        end = max(end, backward if no_free_core else ready) + cost
+    total += backward - first if no_free_core else 0.0  # the first one's time in MPI, waiting for a core
     exposed = max(0.0, end - backward)
     return fwd + backward + exposed + update, exposed, total
 
@@ -406,21 +418,24 @@ def model_vs_measured_section(a, rows):
     several ranks, the all-reduce, exposed all-reduce and step the model predicts from the run's own
     compute, next to what the run measured."""
     bw, lat, desc = parse_link(a.link)
-    host = {}  # (ranks, overlap) -> seconds per byte of the all-reduce on unlimited links
+    host = {}  # ranks -> seconds per byte of the all-reduce on unlimited links, not overlapped (the transfer alone)
     for r in (summary(u) for u in load([a.unshaped])[0]) if a.unshaped else []:
         size = sum(b["floats"] for b in r["run"].get("buckets", [])) * 4 * 2
-        if r["ranks"] > 1 and size > 0:
-            host[(r["ranks"], bool(r["run"]["config"].get("overlap", True)))] = r["allreduce"] / size
+        if r["ranks"] > 1 and size > 0 and not r["run"]["config"].get("overlap", True):
+            host[r["ranks"]] = r["allreduce"] / size
     md = ["## Model against measurement", "",
           f"The runs ran on a {desc}. For each run of several ranks the model (as in the projection, with the "
           "run's own per-layer compute, buckets and ranks) predicts the all-reduce time (the sum over the "
           "step's buckets), the exposed all-reduce and the step; measured: the median over ranks of each "
           "rank's mean, and the mean step. Error: predicted / measured - 1.", "",
-          "The all-reduce of each bucket: " + ("pairwise (Open MPI over TCP: the ring's bytes, each exchange at half "
-          "the link's rate each way)" if a.algorithm != "ring" else "ring") + (
-          f"; bounded below by the same runs on unlimited links (`{a.unshaped}`: the machines' own cost of moving "
-          "the bytes, for the same ranks and overlap)" if a.unshaped else "; hosts assumed infinitely fast "
-          "(`--unshaped DIR` gives their cost)") + ".", "",
+          "The all-reduce of each bucket: " + (f"pairwise (Open MPI over TCP: the ring's bytes, each exchange with one "
+          f"peer at {a.exchange_efficiency:.2g} of the link's rate each way)" if a.algorithm != "ring" else "ring") + (
+          f"; bounded below by the same ranks' all-reduce on unlimited links without overlap (`{a.unshaped}`: the "
+          "machines' own cost of moving the bytes)" if a.unshaped else "; hosts assumed infinitely fast "
+          "(`--unshaped DIR` gives their cost)") + ". On the CPU, when the compute threads take every core a rank "
+          "has" + (" (the nodes share this machine's cores: `--shared-cores`)" if a.shared_cores else "") +
+          ", an overlapped all-reduce makes no progress until backward ends (no free core for it); its time "
+          "waiting in MPI counts in the all-reduce.", "",
           "| ranks | overlap | algorithm | all-reduce measured (ms) | predicted | error | exposed measured (ms) | "
           "predicted | error | step measured (ms) | predicted | error |", "|" + "---|" * 12]
     points = []
@@ -430,7 +445,12 @@ def model_vs_measured_section(a, rows):
         run = r["run"]
         overlap = bool(run["config"].get("overlap", True))
         algorithm = algorithm_of(run, a.algorithm)
-        step, exposed, total = predict(run, r["ranks"], bw, lat, overlap, algorithm, host.get((r["ranks"], overlap), 0.0))
+        c, h = run["config"], run.get("host", {})
+        place = run.get("placement") or [{}]
+        cores = h.get("hardware_threads", 1) / (r["ranks"] if a.shared_cores else place[0].get("local_size", 1))
+        stalled = overlap and c.get("device", "cpu").startswith("cpu") and c.get("threads", 1) >= cores
+        step, exposed, total = predict(run, r["ranks"], bw, lat, overlap, algorithm, host.get(r["ranks"], 0.0),
+                                       a.exchange_efficiency, stalled)
         measured = (r["allreduce"], r["exposed"], r["step"])
         predicted = (total, exposed, step)
         cells = []
@@ -847,8 +867,13 @@ def main():
                     ", or a rate with an optional latency per message: 1gbit, 10gbit,100us, 25GB/s,5us")
     ap.add_argument("--compare", action="store_true", help="the bench runs ran on --link: add a table and plot of "
                     "the network model against them (all-reduce, exposed all-reduce, step)")
-    ap.add_argument("--unshaped", default="", help="for --compare: bench runs of the same ranks and overlap on links "
-                    "without a rate limit (a folder or file): the hosts' own cost of an all-reduce")
+    ap.add_argument("--unshaped", default="", help="for --compare: bench runs of the same rank counts on links "
+                    "without a rate limit, overlap off (a folder or file): the hosts' own cost of an all-reduce")
+    ap.add_argument("--exchange-efficiency", type=float, default=EXCHANGE_EFFICIENCY,
+                    help="for --compare, pairwise: the share of the link's rate each way of an exchange with one peer "
+                         "(default %(default).2f, measured for Open MPI over TCP)")
+    ap.add_argument("--shared-cores", action="store_true", help="for --compare: every rank ran on this one "
+                    "machine's cores (nodes of launch/netns_cluster.sh), not on its node's own")
     ap.add_argument("--algorithm", default="auto", choices=["auto", "ring", "pairwise"],
                     help="all-reduce of the model for --compare: ring (NCCL), pairwise (MPI over TCP); auto: by "
                          "each run's device")
@@ -860,6 +885,8 @@ def main():
         parse_link(a.link)
     except argparse.ArgumentTypeError as e:
         ap.error(f"--link: {e}")
+    if not 0 < a.exchange_efficiency <= 1:
+        ap.error(f"--exchange-efficiency must be in (0, 1], got {a.exchange_efficiency}")
     runs, traces, trains = load(a.inputs)
     if a.compare and not any(r["config"].get("ranks", 1) > 1 for r in runs):
         sys.exit("report: --compare needs `alexnet bench --json` runs of several ranks; none among " + " ".join(a.inputs))

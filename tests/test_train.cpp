@@ -13,6 +13,7 @@
 
 #include "cli/options.h"
 #include "core/error.h"
+#include "parallel/cluster.h"
 #include "run/checkpoint.h"
 #include "run/trace.h"
 #include "run/train.h"
@@ -181,6 +182,18 @@ TEST(EpochSchedule, EpochsBecomeStepsOfTheGlobalBatch) {
   c.steps = 7;
   EXPECT_EQ(plan_run(c, 6000, 64).steps, 7);
   EXPECT_THROW(plan_run(c, 60, 64), Error);  // less than one global batch
+}
+
+TEST(NodeNames, RanksGroupedByNode) {
+  const std::vector<std::string> hosts = {"node1", "node1", "node2", "node2", "node3"};
+  EXPECT_EQ(describe_nodes(hosts), "3 nodes: node1 (ranks 0, 1), node2 (ranks 2, 3), node3 (rank 4)");
+  EXPECT_EQ(describe_nodes({"a", "a", "a", "b"}), "2 nodes: a (ranks 0-2), b (rank 3)");
+  EXPECT_EQ(describe_nodes({"vm"}), "1 node: vm (rank 0)");
+  // Silent ranks: a whole node says so; part of a node, or every rank of the job, does not.
+  EXPECT_EQ(ranks_by_node({2, 3}, hosts), "2, 3 on node2 (all of its ranks)");
+  EXPECT_EQ(ranks_by_node({1, 4}, hosts), "1 on node1; 4 on node3 (all of its ranks)");
+  EXPECT_EQ(ranks_by_node({0, 1, 2, 3, 4}, hosts), "0, 1 on node1; 2, 3 on node2; 4 on node3");
+  EXPECT_EQ(ranks_by_node({7}, hosts), "7 on ?");  // a rank the list does not know
 }
 
 TEST(TowerPlacement, FollowsLocalRankAndGpuCount) {
