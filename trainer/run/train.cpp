@@ -256,8 +256,8 @@ class LogWindow {
   // "; over N ranks: step min/median/max ..., exposed ..." on rank 0 (collective), "" alone.
   static std::string across_ranks(const Cluster& c, const Phases& mean, int64_t step) {
     if (c.alone()) return "";
-    const std::vector<double> v =
-        gather_to_root(c, {mean.step, mean.exposed}, "the gather of step times for the log of step " + std::to_string(step));
+    const std::vector<double> v = gather_to_root(
+        c, {mean.step, mean.exposed}, "the gather of step times for the log of step " + std::to_string(step));
     if (!c.root()) return "";
     std::vector<double> steps, exposed;
     for (int r = 0; r < c.size; ++r) steps.push_back(v[2 * r]), exposed.push_back(v[2 * r + 1]);
@@ -486,7 +486,8 @@ class Trainer {
   // The log names the ranks the signal has reached by now (on Slurm: all of them, on every node).
   void stop_by_signal(int sig) {
     res_.stopped_by_signal = sig;
-    const std::vector<double> got = gather_to_root(cluster_, {stop_signal() ? 1.0 : 0.0}, "the gather of who got the stop signal");
+    const std::vector<double> got =
+        gather_to_root(cluster_, {stop_signal() ? 1.0 : 0.0}, "the gather of who got the stop signal");
     const std::vector<std::string> hosts = gather_hostnames(cluster_);
     if (!cluster_.root()) return;
     std::vector<int> ranks;
