@@ -58,8 +58,8 @@ struct RankPlace {
 // Every rank's place on rank 0, in rank order (empty elsewhere). Collective.
 std::vector<RankPlace> gather_placement(const Cluster& c);
 
-// "2 nodes: node1 (ranks 0-1), node2 (ranks 2-3)": the nodes in order of their first rank, each
-// with its ranks (runs of consecutive ranks as a-b).
+// "2 nodes: node1 (ranks 0, 1), node2 (ranks 2-4)": the nodes in order of their first rank, each
+// with its ranks (three or more consecutive ones as a-b).
 std::string describe_nodes(const std::vector<std::string>& host_of_rank);
 
 // The ranks in `ranks` grouped by node: "2, 3 on node2 (all of its ranks); 5 on node3".
