@@ -17,7 +17,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 self=$here/netns_cluster.sh
-usage() { sed -n '5,12p' "$self" >&2; exit 2; }
+usage() { sed -n '6,13p' "$self" >&2; exit 2; }
 cmd=${1:-}; [ -n "$cmd" ] || usage
 dir=${2:-}; [ -n "$dir" ] || usage
 die() { echo "netns_cluster.sh: $*" >&2; exit 1; }
