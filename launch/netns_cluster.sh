@@ -21,6 +21,7 @@ usage() { sed -n '6,13p' "$self" >&2; exit 2; }
 cmd=${1:-}; [ -n "$cmd" ] || usage
 dir=${2:-}; [ -n "$dir" ] || usage
 die() { echo "netns_cluster.sh: $*" >&2; exit 1; }
+. "$here/slurm_common.sh"
 
 ns_of() { echo "an$(cat "$dir/id")-$1"; }  # namespace of node $1
 nodes() { cat "$dir/nodes"; }
@@ -40,17 +41,7 @@ exec_on() {  # node, command...: in the node's namespace, with the node's host n
     "$node" "/etc/netns/$ns/hosts" "$dir/local/$node" "$dir/node-local" "$@"
 }
 
-stop_slurm() {
-  [ -d "$dir/slurm" ] || return 0
-  for f in "$dir"/slurm/*.pid; do [ -f "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }; done
-  for _ in $(seq 50); do
-    local alive=0
-    for f in "$dir"/slurm/*.pid; do [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && alive=1; done
-    [ $alive -eq 0 ] && break
-    sleep 0.1
-  done
-  rm -f "$dir"/slurm/*.pid
-}
+stop_slurm() { [ -d "$dir/slurm" ] && stop_pidfiles "$dir"/slurm/*.pid || true; }
 
 stop() {
   [ -f "$dir/id" ] || return 0
@@ -181,50 +172,23 @@ ENV
     stop_slurm
     rm -rf "$s/state" "$s"/spool-* "$s/log"  # a new cluster: no jobs, no state from an earlier one
     trap 'rc=$?; [ $rc -eq 0 ] || stop_slurm' EXIT
-    mkdir -p "$s/munge" "$s/state" "$s/log"
-    chmod 711 "$dir" "$s" "$s/munge"
-    p=$(dirname "$dir")
-    while [ "$p" != / ]; do
-      [ "$(( 0$(stat -c %a "$p") & 01 ))" -ne 0 ] || die "$p is not searchable by all (chmod o+x): munged refuses"
-      p=$(dirname "$p")
-    done
-    [ -f "$s/munge/munge.key" ] || mungekey --create --keyfile="$s/munge/munge.key" >/dev/null
-    chmod 400 "$s/munge/munge.key"
+    mkdir -p "$s/state"
+    chmod 711 "$dir"
     # One munged serves every node: its socket is a file, and files are shared.
-    munged --socket="$s/munge/munge.socket.2" --pid-file="$s/munged.pid" --log-file="$s/log/munged.log" \
-      --seed-file="$s/munge/munge.seed" --key-file="$s/munge/munge.key"
+    start_munged "$s"
     echo "PMIxCliTmpDirBase=$dir/node-local" >"$s/mpi.conf"
     {
+      echo "ClusterName=alexnet-netns-$id"
+      echo "SlurmctldHost=ctl-$id(10.211.$id.254)"
+      echo "SlurmctldPort=$((16900 + id))"
+      echo "SlurmdPort=16818"
+      slurm_conf_common "$s"
       cat <<CONF
-ClusterName=alexnet-netns-$id
-SlurmctldHost=ctl-$id(10.211.$id.254)
-SlurmUser=root
-SlurmdUser=root
-SlurmctldPort=$((16900 + id))
-SlurmdPort=16818
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$s/munge/munge.socket.2
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-EnforcePartLimits=ALL
-MpiDefault=pmix
-MailProg=/bin/true
-ReturnToService=2
-SlurmdParameters=config_overrides
-StateSaveLocation=$s/state
 SlurmdSpoolDir=$s/spool-%n
 SlurmctldPidFile=$s/slurmctld.pid
 SlurmdPidFile=$s/slurmd-%n.pid
 SlurmctldLogFile=$s/log/slurmctld.log
 SlurmdLogFile=$s/log/slurmd-%n.log
-KillWait=5
-FirstJobId=$(( (RANDOM << 8 | RANDOM & 255) % 4000000 + 1000 ))
 CONF
       for node in $(nodes); do echo "NodeName=$node NodeAddr=10.211.$id.${node#node} CPUs=$cpus State=UNKNOWN"; done
       echo "PartitionName=ci Nodes=ALL Default=YES MaxTime=60 State=UP"

@@ -72,17 +72,7 @@ done
 # 2. Slurm across the 4 nodes: sbatch --nodes=2 and --nodes=4, 2 tasks per node; pre-emption.
 eval "$(bash "$nc" slurm "$c" 2)" || fail "Slurm on the nodes did not start"
 cd "$tmp" || exit 1
-wait_job() {  # job id, seconds -> the final state; fails on timeout
-  local id=$1 limit=$2 start state
-  start=$(date +%s)
-  while :; do
-    state=$(scontrol show job "$id" 2>/dev/null | grep -oE "JobState=[A-Z_]+|ExitCode=[0-9]+:[0-9]+" | tr '\n' ' ')
-    case "$state" in *JobState=COMPLETED*|*JobState=FAILED*|*JobState=CANCELLED*|*JobState=TIMEOUT*|*JobState=NODE_FAIL*)
-      echo "$state"; return 0 ;; esac
-    [ $(( $(date +%s) - start )) -lt "$limit" ] || { scancel "$id"; fail "job $id still running after $limit s: $state"; }
-    sleep 0.2
-  done
-}
+. "$root/tests/slurm_jobs.sh"  # wait_job
 . "$c/env.sh"
 for nodes in 2 4; do
   id=$(ALEXNET_CMD=bench ALEXNET_OUT=$tmp/sb$nodes ALEXNET_ARGS="${model[*]} --steps 2 --warmup 1 --modes train" \

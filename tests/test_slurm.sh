@@ -26,17 +26,7 @@ cd "$tmp" || exit 1
 export ALEXNET_BIN=$bin ALEXNET_ROOT=$root
 model="--input-size 67 --classes 10 --width 0.25 --batch 8"
 
-wait_job() {  # job id, seconds -> prints the final state line; fails on timeout
-  local id=$1 limit=$2 start state
-  start=$(date +%s)
-  while :; do
-    state=$(scontrol show job "$id" 2>/dev/null | grep -oE "JobState=[A-Z_]+|ExitCode=[0-9]+:[0-9]+" | tr '\n' ' ')
-    case "$state" in *JobState=COMPLETED*|*JobState=FAILED*|*JobState=CANCELLED*|*JobState=TIMEOUT*|*JobState=NODE_FAIL*)
-      echo "$state"; return 0 ;; esac
-    [ $(( $(date +%s) - start )) -lt "$limit" ] || { scancel "$id"; fail "job $id still running after $limit s: $state"; }
-    sleep 0.2
-  done
-}
+. "$root/tests/slurm_jobs.sh"  # wait_job
 
 # 1. bench with 2 tasks.
 id=$(ALEXNET_CMD=bench ALEXNET_OUT=$tmp/bench ALEXNET_ARGS="$model --steps 3 --warmup 1" \
