@@ -131,9 +131,11 @@ AGENT
     chmod +x "$dir/launch-agent"
     cat >"$dir/env.sh" <<ENV
 # OpenMPI across the nodes of $dir: daemons started through the launch agent, TCP on the nodes'
-# own interface only (never lo between nodes).
+# own interface only (never lo between nodes), session folders (shared-memory files included) on
+# each node's own disk, not in the /tmp all nodes share: a killed node leaves them in $dir.
 export OMPI_MCA_plm_rsh_agent=$dir/launch-agent
 export OMPI_MCA_btl_tcp_if_include=eth0 OMPI_MCA_oob_tcp_if_include=eth0
+export OMPI_MCA_orte_tmpdir_base=$dir/node-local
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 ENV
     echo ". $dir/env.sh"
