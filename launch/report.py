@@ -374,9 +374,8 @@ def projection_section(a, runs, rows, by_label):
     if base is None:
         cands = [r for r in rows if r["label"] == "weak"] or rows
         base = min(cands, key=lambda r: r["ranks"])["run"]
-    link = parse_link(a.link)
-    bw, lat, desc = link
-    with_ov, without = project(base, [1] + ranks, link, True), project(base, [1] + ranks, link, False)
+    bw, lat, desc = a.link_spec
+    with_ov, without = project(base, [1] + ranks, a.link_spec, True), project(base, [1] + ranks, a.link_spec, False)
     t1 = with_ov[0][1]
     batch = base["config"]["batch"]
     md = ["## Projection", "",
@@ -417,7 +416,7 @@ def model_vs_measured_section(a, rows):
     """The network model against the runs, which ran on `a.link` (model.png): for every run of
     several ranks, the all-reduce, exposed all-reduce and step the model predicts from the run's own
     compute, next to what the run measured."""
-    bw, lat, desc = parse_link(a.link)
+    bw, lat, desc = a.link_spec
     host = {}  # ranks -> seconds per byte of the all-reduce on unlimited links, not overlapped (the transfer alone)
     for r in (summary(u) for u in load([a.unshaped])[0]) if a.unshaped else []:
         size = sum(b["floats"] for b in r["run"].get("buckets", [])) * 4 * 2
@@ -882,7 +881,7 @@ def main():
                                     "alexnet-mpi report otherwise)")
     a = ap.parse_args()
     try:
-        parse_link(a.link)
+        a.link_spec = parse_link(a.link)  # (bandwidth GB/s, latency us, description)
     except argparse.ArgumentTypeError as e:
         ap.error(f"--link: {e}")
     if not 0 < a.exchange_efficiency <= 1:
