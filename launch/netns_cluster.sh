@@ -23,7 +23,8 @@ dir=${2:-}; [ -n "$dir" ] || usage
 die() { echo "netns_cluster.sh: $*" >&2; exit 1; }
 . "$here/slurm_common.sh"
 
-ns_of() { echo "an$(cat "$dir/id")-$1"; }  # namespace of node $1
+ns_of() { echo "an$(cat "$dir/id")-$1"; }        # namespace of node $1
+veth_of() { echo "an$(cat "$dir/id")n${1#node}"; }  # the machine's end of node $1's cable
 nodes() { cat "$dir/nodes"; }
 
 exec_on() {  # node, command...: in the node's namespace, with the node's host name
@@ -49,11 +50,10 @@ stop() {
   local id ns
   id=$(cat "$dir/id")
   for node in $(nodes); do
-    ns=an$id-$node
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns pids "$(ns_of "$node")" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
   done
   for node in $(nodes); do
-    ns=an$id-$node
+    ns=$(ns_of "$node")
     ip netns del "$ns" 2>/dev/null || true
     rm -rf "/etc/netns/$ns"
   done
@@ -110,8 +110,8 @@ case "$cmd" in
     for k in $(seq "$n"); do
       ns=an$id-node$k
       ip netns add "$ns"
-      ip link add "an${id}n$k" type veth peer name eth0 netns "$ns"
-      ip link set "an${id}n$k" master "anbr$id" up
+      ip link add "$(veth_of "node$k")" type veth peer name eth0 netns "$ns"
+      ip link set "$(veth_of "node$k")" master "anbr$id" up
       ip -n "$ns" addr add "$net.$k/24" dev eth0
       ip -n "$ns" link set eth0 up
       ip -n "$ns" link set lo up
@@ -143,17 +143,15 @@ ENV
   shape)
     rate=${3:?usage: shape DIR RATE|off}
     for node in $(nodes); do
-      ns=$(ns_of "$node")
-      ip netns exec "$ns" tc qdisc del dev eth0 root 2>/dev/null || true
-      # Host side too: the rate holds both ways.
-      ip link show "an$(cat "$dir/id")n${node#node}" >/dev/null
-      tc qdisc del dev "an$(cat "$dir/id")n${node#node}" root 2>/dev/null || true
+      ns=$(ns_of "$node") veth=$(veth_of "$node")
+      tc -n "$ns" qdisc del dev eth0 root 2>/dev/null || true
+      tc qdisc del dev "$veth" root 2>/dev/null || true
       [ "$rate" = off ] && continue
-      for side in "ip netns exec $ns tc qdisc add dev eth0" "tc qdisc add dev an$(cat "$dir/id")n${node#node}"; do
-        # burst: at least rate x 1 ms and the MTU; latency: how long a packet may queue.
-        $side root tbf rate "$rate" burst "${BURST:-256kb}" latency "${QUEUE_LATENCY:-50ms}" ||
-          die "tc tbf at $rate failed on $node"
-      done
+      # Both ends of the cable (the node's eth0, the machine's veth): the rate holds both ways.
+      # burst: at least rate x 1 ms and the MTU; latency: how long a packet may queue.
+      tbf=(root tbf rate "$rate" burst "${BURST:-256kb}" latency "${QUEUE_LATENCY:-50ms}")
+      { tc -n "$ns" qdisc add dev eth0 "${tbf[@]}" && tc qdisc add dev "$veth" "${tbf[@]}"; } ||
+        die "tc tbf at $rate failed on $node"
     done
     ;;
   link)
